@@ -1,0 +1,33 @@
+"""Account provisioning: an account is born with its homes, so every protocol finds them in place."""
+
+from __future__ import annotations
+
+from storage.api import Account, NotFound, Store
+
+HOME_NAMESPACES = ("files", "calendars", "addressbooks")
+"""Top-level DAV namespaces in which every account owns one home collection named after it."""
+
+
+def home_path(namespace: str, account_name: str) -> str:
+    return f"{namespace}/{account_name}/"
+
+
+async def create_account(store: Store, name: str, password_hash: str, quota_bytes: int | None = None) -> Account:
+    """Create the account and its homes in one transaction (raises ``AlreadyExists`` for a taken name)."""
+    async with store.write() as tx:
+        account = await tx.create_account(name, password_hash, quota_bytes)
+        for namespace in HOME_NAMESPACES:
+            await tx.create_collection(account.id, home_path(namespace, name), "collection")
+        return account
+
+
+async def delete_account(store: Store, name: str) -> None:
+    """Remove the account with everything it owns (raises ``NotFound``)."""
+    async with store.write() as tx:
+        account = await tx.get_account(name)
+        if account is None:
+            raise NotFound(name)
+        for namespace in HOME_NAMESPACES:
+            if await tx.get_collection(home_path(namespace, name)) is not None:
+                await tx.delete_collection(home_path(namespace, name))
+        await tx.delete_account(name)

@@ -1,0 +1,296 @@
+"""The storage contract: what every backend offers, in protocol-neutral terms.
+
+Nothing here knows about XML, iCalendar, vCard or MIME. Protocol code hands the store bytes plus the index
+fields it extracted, and reads back metadata (cheap) or bodies (only when it needs them). Every read and
+write runs inside a transaction; preconditions (If-Match, If-None-Match, UID uniqueness) are checked inside
+the write transaction so two racing clients cannot both win.
+
+Paths are the DAV URL space below the DAV root, without leading slash, collections ending in "/":
+``files/alice/docs/`` is a collection, item ``report.txt`` lives in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class StorageError(Exception):
+    """Base of every error a backend raises on purpose."""
+
+
+class NotFound(StorageError):
+    """The account, collection or item does not exist."""
+
+
+class AlreadyExists(StorageError):
+    """Something already occupies the name or path."""
+
+
+class PreconditionFailed(StorageError):
+    """If-Match / If-None-Match did not hold for the current state."""
+
+
+class UidConflict(StorageError):
+    """Another item of the collection already carries this UID."""
+
+    def __init__(self, uid: str, existing_name: str) -> None:
+        super().__init__(f"uid {uid!r} already used by {existing_name!r}")
+        self.uid = uid
+        self.existing_name = existing_name
+
+
+class ParentMissing(StorageError):
+    """A collection or item was created where no parent collection exists."""
+
+
+class SyncTokenExpired(StorageError):
+    """The token predates the compacted part of the change log (or was never issued)."""
+
+
+class ChangeOp(StrEnum):
+    CREATED = "created"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+
+
+ANY = "*"
+"""The wildcard entity tag for preconditions: `If-Match: *` / `If-None-Match: *`."""
+
+
+def etag_for(data: bytes) -> str:
+    """The strong entity tag of stored bytes: a hash, so equal bytes give equal tags on every backend."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    name: str
+    password_hash: str
+    quota_bytes: int | None
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    id: int
+    account_id: int
+    path: str
+    kind: str
+    """``collection`` (plain WebDAV folder or home), ``calendar``, ``addressbook``, ``mailbox``, ..."""
+    properties: Mapping[str, str]
+    """Dead properties: Clark name -> serialised XML element."""
+    modseq: int
+    """The account modseq of the last change inside this collection: its CTag and sync token."""
+    created: float
+    modified: float
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def parent_path(self) -> str:
+        return parent_of(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """Metadata of one stored object; the body is fetched separately."""
+
+    id: int
+    collection_id: int
+    name: str
+    etag: str
+    content_type: str
+    size: int
+    uid: str | None
+    modseq: int
+    created: float
+    modified: float
+    properties: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """What a protocol asks the store to keep under a name."""
+
+    name: str
+    data: bytes
+    content_type: str
+    uid: str | None = None
+    properties: Mapping[str, str] | None = None
+    """Dead properties to set on create; ``None`` on update keeps the existing ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """HTTP conditional headers, already parsed into unquoted entity tags or ``ANY``.
+
+    ``if_match`` holds when the item exists and its tag is listed (or ANY given); ``if_none_match`` holds
+    when the item is absent or its tag is not listed (ANY: only when absent).
+    """
+
+    if_match: Sequence[str] | None = None
+    if_none_match: Sequence[str] | None = None
+
+    def check(self, current_etag: str | None) -> None:
+        if self.if_match is not None and (
+            current_etag is None or (ANY not in self.if_match and current_etag not in self.if_match)
+        ):
+            raise PreconditionFailed("If-Match")
+        if (
+            self.if_none_match is not None
+            and current_etag is not None
+            and (ANY in self.if_none_match or current_etag in self.if_none_match)
+        ):
+            raise PreconditionFailed("If-None-Match")
+
+
+NO_PRECONDITIONS = Preconditions()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    name: str
+    op: ChangeOp
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """Changes of one collection after a token, newest state per name, ordered by modseq."""
+
+    changes: list[Change]
+    token: int
+    """The token to resume from: the modseq of the last change returned (or the current one)."""
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    token: str
+    account_id: int
+    path: str
+    """The locked path; a collection path ends in "/"."""
+    depth_infinity: bool
+    exclusive: bool
+    owner_xml: str
+    principal: str
+    expires: float
+    timeout_seconds: int | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def parent_of(path: str) -> str:
+    """``a/b/c/`` -> ``a/b/``; ``a/b/x`` -> ``a/b/``; the root ``""`` has itself as parent."""
+    stripped = path.rstrip("/")
+    if "/" not in stripped:
+        return ""
+    return stripped.rsplit("/", 1)[0] + "/"
+
+
+class Transaction(Protocol):
+    """One unit of work. A write transaction commits on clean exit and rolls back on an exception."""
+
+    # accounts
+    async def create_account(self, name: str, password_hash: str, quota_bytes: int | None = None) -> Account: ...
+    async def get_account(self, name: str) -> Account | None: ...
+    async def get_account_by_id(self, account_id: int) -> Account | None: ...
+    async def list_accounts(self) -> list[Account]: ...
+    async def set_password(self, name: str, password_hash: str) -> None: ...
+    async def delete_account(self, name: str) -> None: ...
+    async def account_usage(self, account_id: int) -> int:
+        """Bytes stored by the account (bodies of its items)."""
+        ...
+
+    # collections
+    async def get_collection(self, path: str) -> Collection | None: ...
+    async def get_collection_by_id(self, collection_id: int) -> Collection | None: ...
+    async def list_child_collections(self, path: str) -> list[Collection]: ...
+    async def create_collection(
+        self, account_id: int, path: str, kind: str, properties: Mapping[str, str] | None = None
+    ) -> Collection:
+        """Create ``path``; its parent must exist unless it is a top-level home (one path segment deep
+        below a fixed namespace, e.g. ``files/alice/``)."""
+        ...
+
+    async def delete_collection(self, path: str) -> None:
+        """Delete the collection, every collection below it and their items."""
+        ...
+
+    async def move_collection(self, source: str, destination: str) -> Collection:
+        """Rename a collection subtree; the destination must be free and its parent must exist."""
+        ...
+
+    async def update_collection_properties(
+        self, collection_id: int, set_props: Mapping[str, str], remove: Sequence[str]
+    ) -> Collection: ...
+
+    # items
+    async def get_item(self, collection_id: int, name: str) -> Item | None: ...
+    async def get_item_by_uid(self, collection_id: int, uid: str) -> Item | None: ...
+    async def read_item(self, collection_id: int, name: str) -> tuple[Item, bytes] | None: ...
+    async def list_items(self, collection_id: int, *, after: str = "", limit: int = 1000) -> list[Item]:
+        """Metadata of items, ordered by name, starting after ``after`` (keyset pagination)."""
+        ...
+
+    async def read_items(self, collection_id: int, names: Sequence[str]) -> list[tuple[Item, bytes]]:
+        """Bodies of the named items that exist, in one round trip (multiget)."""
+        ...
+
+    async def count_items(self, collection_id: int) -> int: ...
+    async def put_item(
+        self, collection_id: int, write: ItemWrite, preconditions: Preconditions = NO_PRECONDITIONS
+    ) -> tuple[Item, bool]:
+        """Create or replace; returns the new metadata and whether it was created. Raises
+        PreconditionFailed, UidConflict (when ``uid`` is set and another name carries it)."""
+        ...
+
+    async def delete_item(
+        self, collection_id: int, name: str, preconditions: Preconditions = NO_PRECONDITIONS
+    ) -> None: ...
+
+    async def update_item_properties(
+        self, collection_id: int, name: str, set_props: Mapping[str, str], remove: Sequence[str]
+    ) -> Item: ...
+
+    # change log
+    async def changes_since(self, collection_id: int, token: int, limit: int | None = None) -> ChangeSet:
+        """Changes after ``token`` (0 = everything that exists now), newest per name. Costs O(changes).
+        Raises SyncTokenExpired for a token below the compaction horizon or above the current modseq."""
+        ...
+
+    async def compact_changes(self, account_id: int, keep_after_modseq: int) -> None:
+        """Drop tombstones and superseded log entries at or below ``keep_after_modseq``."""
+        ...
+
+    # locks
+    async def put_lock(self, lock: Lock) -> None: ...
+    async def get_lock(self, token: str) -> Lock | None: ...
+    async def locks_affecting(self, path: str, now: float) -> list[Lock]:
+        """Live locks on ``path``, on an ancestor with depth infinity, or (for a collection) below it."""
+        ...
+
+    async def delete_lock(self, token: str) -> None: ...
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def read(self) -> AbstractAsyncContextManager[Transaction]:
+        """A consistent read-only snapshot."""
+        ...
+
+    def write(self) -> AbstractAsyncContextManager[Transaction]:
+        """A serialised read-write transaction."""
+        ...
+
+    def subscribe(self) -> AsyncIterator[int]:
+        """Account ids whose state changed, after each commit (the change bus)."""
+        ...

@@ -1,0 +1,493 @@
+"""SQLite implementation of ``storage.api.Transaction``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiosqlite
+
+from storage.api import (
+    NO_PRECONDITIONS,
+    Account,
+    AlreadyExists,
+    Change,
+    ChangeOp,
+    ChangeSet,
+    Collection,
+    Item,
+    ItemWrite,
+    Lock,
+    NotFound,
+    ParentMissing,
+    Preconditions,
+    StorageError,
+    SyncTokenExpired,
+    UidConflict,
+    etag_for,
+    parent_of,
+)
+
+ITEM_COLUMNS = "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties"
+COLLECTION_COLUMNS = "id, account_id, path, kind, properties, modseq, created, modified"
+HOME_DEPTH = 2
+"""Paths this many segments deep (``files/alice/``) are homes and need no parent collection."""
+
+
+def subtree_upper_bound(prefix: str) -> str:
+    """Exclusive upper bound of every path starting with ``prefix`` (which ends in "/"): "/" + 1 is "0"."""
+    return prefix[:-1] + "0"
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(row["id"], row["name"], row["password_hash"], row["quota_bytes"], row["created"])
+
+
+def _collection(row: sqlite3.Row) -> Collection:
+    return Collection(
+        id=row["id"],
+        account_id=row["account_id"],
+        path=row["path"],
+        kind=row["kind"],
+        properties=json.loads(row["properties"]),
+        modseq=row["modseq"],
+        created=row["created"],
+        modified=row["modified"],
+    )
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(
+        id=row["id"],
+        collection_id=row["collection_id"],
+        name=row["name"],
+        etag=row["etag"],
+        content_type=row["content_type"],
+        size=row["size"],
+        uid=row["uid"],
+        modseq=row["modseq"],
+        created=row["created"],
+        modified=row["modified"],
+        properties=json.loads(row["properties"]),
+    )
+
+
+def _lock(row: sqlite3.Row) -> Lock:
+    return Lock(
+        token=row["token"],
+        account_id=row["account_id"],
+        path=row["path"],
+        depth_infinity=bool(row["depth_infinity"]),
+        exclusive=bool(row["exclusive"]),
+        owner_xml=row["owner_xml"],
+        principal=row["principal"],
+        expires=row["expires"],
+        timeout_seconds=row["timeout_seconds"],
+    )
+
+
+def _merge_properties(current: Mapping[str, str], set_props: Mapping[str, str], remove: Sequence[str]) -> str:
+    merged = dict(current)
+    merged.update(set_props)
+    for name in remove:
+        merged.pop(name, None)
+    return json.dumps(merged, separators=(",", ":"))
+
+
+class SqliteTransaction:
+    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+        self._conn = conn
+        self._writable = writable
+        self.touched_accounts: set[int] = set()
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if not self._writable:
+            raise StorageError("write attempted in a read transaction")
+        await self._conn.execute(sql, params)
+
+    async def _next_modseq(self, account_id: int) -> int:
+        self.touched_accounts.add(account_id)
+        row = await self._one("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account_id,))
+        if row is None:
+            raise NotFound("account")
+        return int(row[0])
+
+    # accounts
+
+    async def create_account(self, name: str, password_hash: str, quota_bytes: int | None = None) -> Account:
+        try:
+            row = await self._one(
+                "INSERT INTO accounts (name, password_hash, quota_bytes, created) VALUES (?, ?, ?, ?) "
+                "RETURNING id, name, password_hash, quota_bytes, created",
+                (name, password_hash, quota_bytes, time.time()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(name) from exc
+        assert row is not None
+        return _account(row)
+
+    async def get_account(self, name: str) -> Account | None:
+        row = await self._one("SELECT * FROM accounts WHERE name = ?", (name,))
+        return _account(row) if row else None
+
+    async def get_account_by_id(self, account_id: int) -> Account | None:
+        row = await self._one("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        return _account(row) if row else None
+
+    async def list_accounts(self) -> list[Account]:
+        return [_account(row) for row in await self._all("SELECT * FROM accounts ORDER BY name")]
+
+    async def set_password(self, name: str, password_hash: str) -> None:
+        row = await self._one(
+            "UPDATE accounts SET password_hash = ? WHERE name = ? RETURNING id", (password_hash, name)
+        )
+        if row is None:
+            raise NotFound(name)
+
+    async def delete_account(self, name: str) -> None:
+        row = await self._one("DELETE FROM accounts WHERE name = ? RETURNING id", (name,))
+        if row is None:
+            raise NotFound(name)
+
+    async def account_usage(self, account_id: int) -> int:
+        row = await self._one("SELECT used_bytes FROM accounts WHERE id = ?", (account_id,))
+        if row is None:
+            raise NotFound("account")
+        return int(row[0])
+
+    # collections
+
+    async def get_collection(self, path: str) -> Collection | None:
+        row = await self._one(f"SELECT {COLLECTION_COLUMNS} FROM collections WHERE path = ?", (path,))
+        return _collection(row) if row else None
+
+    async def get_collection_by_id(self, collection_id: int) -> Collection | None:
+        row = await self._one(f"SELECT {COLLECTION_COLUMNS} FROM collections WHERE id = ?", (collection_id,))
+        return _collection(row) if row else None
+
+    async def list_child_collections(self, path: str) -> list[Collection]:
+        rows = await self._all(
+            f"SELECT {COLLECTION_COLUMNS} FROM collections WHERE path > ? AND path < ? ORDER BY path",
+            (path, subtree_upper_bound(path)),
+        )
+        depth = path.count("/") + 1
+        return [_collection(row) for row in rows if row["path"].count("/") == depth]
+
+    async def create_collection(
+        self, account_id: int, path: str, kind: str, properties: Mapping[str, str] | None = None
+    ) -> Collection:
+        if not path.endswith("/") or path.startswith("/"):
+            raise ValueError(f"bad collection path {path!r}")
+        if path.count("/") > HOME_DEPTH:
+            await self._require_free_with_parent(path)
+        elif await self.get_collection(path) is not None:
+            raise AlreadyExists(path)
+        now = time.time()
+        modseq = await self._next_modseq(account_id)
+        row = await self._one(
+            f"INSERT INTO collections (account_id, path, kind, properties, modseq, created, modified) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLLECTION_COLUMNS}",
+            (account_id, path, kind, json.dumps(dict(properties or {})), modseq, now, now),
+        )
+        assert row is not None
+        return _collection(row)
+
+    async def _require_free_with_parent(self, path: str) -> Collection:
+        """The parent of ``path`` must be a collection and nothing may occupy ``path`` yet."""
+        parent = await self.get_collection(parent_of(path))
+        if parent is None:
+            raise ParentMissing(path)
+        if await self.get_collection(path) is not None:
+            raise AlreadyExists(path)
+        if await self.get_item(parent.id, path.rstrip("/").rsplit("/", 1)[-1]) is not None:
+            raise AlreadyExists(path)
+        return parent
+
+    async def _subtree_ids(self, path: str) -> list[int]:
+        rows = await self._all(
+            "SELECT id FROM collections WHERE path = ? OR (path > ? AND path < ?)",
+            (path, path, subtree_upper_bound(path)),
+        )
+        return [row[0] for row in rows]
+
+    async def delete_collection(self, path: str) -> None:
+        collection = await self.get_collection(path)
+        if collection is None:
+            raise NotFound(path)
+        ids = await self._subtree_ids(path)
+        marks = ",".join("?" * len(ids))
+        row = await self._one(f"SELECT COALESCE(SUM(size), 0) FROM items WHERE collection_id IN ({marks})", ids)
+        freed = int(row[0]) if row else 0
+        await self._run(f"DELETE FROM changes WHERE collection_id IN ({marks})", ids)
+        await self._run(f"DELETE FROM collections WHERE id IN ({marks})", ids)
+        await self._run("UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?", (freed, collection.account_id))
+        await self._touch_parent(collection)
+
+    async def _touch_parent(self, collection: Collection) -> None:
+        """A member collection appeared, vanished or moved: the parent's CTag changes."""
+        modseq = await self._next_modseq(collection.account_id)
+        await self._run(
+            "UPDATE collections SET modseq = ?, modified = ? WHERE path = ?",
+            (modseq, time.time(), collection.parent_path),
+        )
+
+    async def move_collection(self, source: str, destination: str) -> Collection:
+        collection = await self.get_collection(source)
+        if collection is None:
+            raise NotFound(source)
+        if destination.startswith(source):
+            raise AlreadyExists("destination inside source")
+        await self._require_free_with_parent(destination)
+        await self._run(
+            "UPDATE collections SET path = ? || substr(path, ?) WHERE path = ? OR (path > ? AND path < ?)",
+            (destination, len(source) + 1, source, source, subtree_upper_bound(source)),
+        )
+        await self._touch_parent(collection)
+        moved = await self.get_collection(destination)
+        assert moved is not None
+        await self._touch_parent(moved)
+        return moved
+
+    async def update_collection_properties(
+        self, collection_id: int, set_props: Mapping[str, str], remove: Sequence[str]
+    ) -> Collection:
+        collection = await self.get_collection_by_id(collection_id)
+        if collection is None:
+            raise NotFound(str(collection_id))
+        modseq = await self._next_modseq(collection.account_id)
+        row = await self._one(
+            f"UPDATE collections SET properties = ?, modseq = ?, modified = ? WHERE id = ? "
+            f"RETURNING {COLLECTION_COLUMNS}",
+            (_merge_properties(collection.properties, set_props, remove), modseq, time.time(), collection_id),
+        )
+        assert row is not None
+        return _collection(row)
+
+    # items
+
+    async def get_item(self, collection_id: int, name: str) -> Item | None:
+        row = await self._one(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ? AND name = ?", (collection_id, name)
+        )
+        return _item(row) if row else None
+
+    async def get_item_by_uid(self, collection_id: int, uid: str) -> Item | None:
+        row = await self._one(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ? AND uid = ?", (collection_id, uid)
+        )
+        return _item(row) if row else None
+
+    async def read_item(self, collection_id: int, name: str) -> tuple[Item, bytes] | None:
+        row = await self._one(
+            f"SELECT {ITEM_COLUMNS}, data FROM items JOIN bodies ON bodies.item_id = items.id "
+            "WHERE collection_id = ? AND name = ?",
+            (collection_id, name),
+        )
+        return (_item(row), bytes(row["data"])) if row else None
+
+    async def list_items(self, collection_id: int, *, after: str = "", limit: int = 1000) -> list[Item]:
+        rows = await self._all(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ? AND name > ? ORDER BY name LIMIT ?",
+            (collection_id, after, limit),
+        )
+        return [_item(row) for row in rows]
+
+    async def read_items(self, collection_id: int, names: Sequence[str]) -> list[tuple[Item, bytes]]:
+        found: list[tuple[Item, bytes]] = []
+        for start in range(0, len(names), 500):
+            chunk = list(names[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT {ITEM_COLUMNS}, data FROM items JOIN bodies ON bodies.item_id = items.id "
+                f"WHERE collection_id = ? AND name IN ({marks})",
+                [collection_id, *chunk],
+            )
+            found.extend((_item(row), bytes(row["data"])) for row in rows)
+        return found
+
+    async def count_items(self, collection_id: int) -> int:
+        row = await self._one("SELECT COUNT(*) FROM items WHERE collection_id = ?", (collection_id,))
+        return int(row[0]) if row else 0
+
+    async def _collection_account(self, collection_id: int) -> int:
+        row = await self._one("SELECT account_id FROM collections WHERE id = ?", (collection_id,))
+        if row is None:
+            raise NotFound(str(collection_id))
+        return int(row[0])
+
+    async def _log(self, account_id: int, collection_id: int, name: str, op: ChangeOp) -> int:
+        modseq = await self._next_modseq(account_id)
+        await self._run(
+            "INSERT INTO changes (account_id, modseq, collection_id, name, op) VALUES (?, ?, ?, ?, ?)",
+            (account_id, modseq, collection_id, name, op.value),
+        )
+        await self._run(
+            "UPDATE collections SET modseq = ?, modified = ? WHERE id = ?", (modseq, time.time(), collection_id)
+        )
+        return modseq
+
+    async def put_item(
+        self, collection_id: int, write: ItemWrite, preconditions: Preconditions = NO_PRECONDITIONS
+    ) -> tuple[Item, bool]:
+        account_id = await self._collection_account(collection_id)
+        current = await self.get_item(collection_id, write.name)
+        preconditions.check(current.etag if current else None)
+        if write.uid is not None:
+            holder = await self.get_item_by_uid(collection_id, write.uid)
+            if holder is not None and holder.name != write.name:
+                raise UidConflict(write.uid, holder.name)
+        if current is None and await self.get_collection(await self._child_path(collection_id, write.name)):
+            raise AlreadyExists(write.name)
+        op = ChangeOp.MODIFIED if current else ChangeOp.CREATED
+        modseq = await self._log(account_id, collection_id, write.name, op)
+        now = time.time()
+        if write.properties is not None:
+            properties = json.dumps(dict(write.properties))
+        else:
+            properties = json.dumps(dict(current.properties)) if current else "{}"
+        row = await self._one(
+            "INSERT INTO items (collection_id, name, etag, content_type, size, uid, modseq, created, modified,"
+            " properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, name) DO UPDATE SET"
+            " etag = excluded.etag, content_type = excluded.content_type, size = excluded.size,"
+            " uid = excluded.uid, modseq = excluded.modseq, modified = excluded.modified,"
+            f" properties = excluded.properties RETURNING {ITEM_COLUMNS}",
+            (
+                collection_id,
+                write.name,
+                etag_for(write.data),
+                write.content_type,
+                len(write.data),
+                write.uid,
+                modseq,
+                now,
+                now,
+                properties,
+            ),
+        )
+        assert row is not None
+        item = _item(row)
+        await self._run("INSERT OR REPLACE INTO bodies (item_id, data) VALUES (?, ?)", (item.id, write.data))
+        delta = item.size - (current.size if current else 0)
+        await self._run("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?", (delta, account_id))
+        return item, current is None
+
+    async def _child_path(self, collection_id: int, name: str) -> str:
+        collection = await self.get_collection_by_id(collection_id)
+        if collection is None:
+            raise NotFound(str(collection_id))
+        return f"{collection.path}{name}/"
+
+    async def delete_item(self, collection_id: int, name: str, preconditions: Preconditions = NO_PRECONDITIONS) -> None:
+        account_id = await self._collection_account(collection_id)
+        current = await self.get_item(collection_id, name)
+        preconditions.check(current.etag if current else None)
+        if current is None:
+            raise NotFound(name)
+        await self._run("DELETE FROM items WHERE id = ?", (current.id,))
+        await self._run("UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?", (current.size, account_id))
+        await self._log(account_id, collection_id, name, ChangeOp.DELETED)
+
+    async def update_item_properties(
+        self, collection_id: int, name: str, set_props: Mapping[str, str], remove: Sequence[str]
+    ) -> Item:
+        current = await self.get_item(collection_id, name)
+        if current is None:
+            raise NotFound(name)
+        row = await self._one(
+            f"UPDATE items SET properties = ? WHERE id = ? RETURNING {ITEM_COLUMNS}",
+            (_merge_properties(current.properties, set_props, remove), current.id),
+        )
+        assert row is not None
+        return _item(row)
+
+    # change log
+
+    async def changes_since(self, collection_id: int, token: int, limit: int | None = None) -> ChangeSet:
+        row = await self._one(
+            "SELECT c.modseq AS current, a.modseq AS account_modseq, a.compacted_modseq AS horizon "
+            "FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = ?",
+            (collection_id,),
+        )
+        if row is None:
+            raise NotFound(str(collection_id))
+        if token < 0 or token > row["account_modseq"] or (token and token < row["horizon"]):
+            raise SyncTokenExpired(str(token))
+        fetch = -1 if limit is None else limit + 1
+        if token == 0:
+            rows = await self._all(
+                "SELECT name, 'created' AS op, modseq FROM items WHERE collection_id = ? ORDER BY modseq LIMIT ?",
+                (collection_id, fetch),
+            )
+        else:
+            rows = await self._all(
+                "SELECT name, op, MAX(modseq) AS modseq FROM changes WHERE collection_id = ? AND modseq > ? "
+                "GROUP BY name ORDER BY modseq LIMIT ?",
+                (collection_id, token, fetch),
+            )
+        more = limit is not None and len(rows) > limit
+        if more:
+            rows = rows[:limit]
+        changes = [Change(r["name"], ChangeOp(r["op"]), r["modseq"]) for r in rows]
+        next_token = changes[-1].modseq if more else max(int(row["current"]), token)
+        return ChangeSet(changes, next_token, more)
+
+    async def compact_changes(self, account_id: int, keep_after_modseq: int) -> None:
+        await self._run("DELETE FROM changes WHERE account_id = ? AND modseq <= ?", (account_id, keep_after_modseq))
+        await self._run(
+            "UPDATE accounts SET compacted_modseq = MAX(compacted_modseq, ?) WHERE id = ?",
+            (keep_after_modseq, account_id),
+        )
+
+    # locks
+
+    async def put_lock(self, lock: Lock) -> None:
+        await self._run("DELETE FROM locks WHERE expires <= ?", (time.time(),))
+        await self._run(
+            "INSERT OR REPLACE INTO locks (token, account_id, path, depth_infinity, exclusive, owner_xml, principal,"
+            " expires, timeout_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                lock.token,
+                lock.account_id,
+                lock.path,
+                int(lock.depth_infinity),
+                int(lock.exclusive),
+                lock.owner_xml,
+                lock.principal,
+                lock.expires,
+                lock.timeout_seconds,
+            ),
+        )
+
+    async def get_lock(self, token: str) -> Lock | None:
+        row = await self._one("SELECT * FROM locks WHERE token = ?", (token,))
+        return _lock(row) if row else None
+
+    async def locks_affecting(self, path: str, now: float) -> list[Lock]:
+        ancestors = []
+        probe = path
+        while probe:
+            probe = parent_of(probe)
+            if probe:
+                ancestors.append(probe)
+        marks = ",".join("?" * len(ancestors)) or "NULL"
+        params: list[Any] = [now, path, *ancestors]
+        sql = f"SELECT * FROM locks WHERE expires > ? AND (path = ? OR (depth_infinity = 1 AND path IN ({marks}))"
+        if path.endswith("/"):
+            sql += " OR (path > ? AND path < ?)"
+            params += [path, subtree_upper_bound(path)]
+        rows = await self._all(sql + ")", params)
+        return [_lock(row) for row in rows]
+
+    async def delete_lock(self, token: str) -> None:
+        await self._run("DELETE FROM locks WHERE token = ?", (token,))
