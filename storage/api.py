@@ -278,6 +278,9 @@ class Transaction(Protocol):
         ...
 
     async def delete_lock(self, token: str) -> None: ...
+    async def delete_locks(self, path: str) -> None:
+        """Remove the locks rooted on ``path`` and, for a collection, below it (the resource is gone)."""
+        ...
 
 
 class Store(Protocol):

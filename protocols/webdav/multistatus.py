@@ -1,0 +1,69 @@
+"""Building ``207 Multi-Status`` answers (RFC 4918 §13), streamed response by response."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from http import HTTPStatus
+
+from starlette.responses import Response, StreamingResponse
+
+from protocols.webdav.xml import MULTISTATUS_END, MULTISTATUS_START, dav, element, text_element
+
+XML_MEDIA_TYPE = "application/xml; charset=utf-8"
+
+
+def status_line(code: int) -> str:
+    return f"HTTP/1.1 {code} {HTTPStatus(code).phrase}"
+
+
+def propstat_response(href: str, propstats: Mapping[int, Sequence[str]]) -> str:
+    """One ``<response>`` with a ``<propstat>`` per status."""
+    return element(dav("response"), text_element(dav("href"), href) + propstat_blocks(propstats))
+
+
+def propstat_blocks(propstats: Mapping[int, Sequence[str]]) -> str:
+    """A ``<propstat>`` per status holding properties; 200 first, since some clients read only the first."""
+    blocks = []
+    for code in sorted(propstats, key=lambda c: (c != 200, c)):
+        props = propstats[code]
+        if props:
+            blocks.append(
+                element(
+                    dav("propstat"),
+                    element(dav("prop"), "".join(props)) + text_element(dav("status"), status_line(code)),
+                )
+            )
+    return "".join(blocks)
+
+
+def status_response(href: str, code: int, error_xml: str = "") -> str:
+    """A ``<response>`` carrying a status for the whole resource (and optionally an ``<error>``)."""
+    inner = text_element(dav("href"), href) + text_element(dav("status"), status_line(code))
+    if error_xml:
+        inner += element(dav("error"), error_xml)
+    return element(dav("response"), inner)
+
+
+def multistatus(responses: Sequence[str], extra: str = "") -> Response:
+    body = MULTISTATUS_START + "".join(responses).encode() + extra.encode() + MULTISTATUS_END
+    return Response(body, status_code=207, media_type=XML_MEDIA_TYPE)
+
+
+def streamed_multistatus(responses: AsyncIterator[str]) -> StreamingResponse:
+    """A 207 whose responses are produced while the earlier ones are already on the wire."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield MULTISTATUS_START
+        batch: list[str] = []
+        size = 0
+        async for response in responses:
+            batch.append(response)
+            size += len(response)
+            if size >= 64 * 1024:
+                yield "".join(batch).encode()
+                batch, size = [], 0
+        if batch:
+            yield "".join(batch).encode()
+        yield MULTISTATUS_END
+
+    return StreamingResponse(body(), status_code=207, media_type=XML_MEDIA_TYPE)

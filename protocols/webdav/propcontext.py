@@ -1,0 +1,27 @@
+"""What property getters may read: fetched once per request, so a listing of 10,000 members makes no
+per-member queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocols.webdav.registry import DavRegistry
+from storage.api import Account, Lock
+
+
+@dataclass(frozen=True, slots=True)
+class PropContext:
+    user: str
+    registry: DavRegistry
+    account: Account | None
+    used_bytes: int
+    locks: tuple[Lock, ...]
+    """Live locks on, above or below the request target."""
+
+    def locks_on(self, path: str) -> list[Lock]:
+        """Locks whose scope covers ``path``: its own and depth-infinity locks of its ancestors."""
+        return [
+            lock
+            for lock in self.locks
+            if lock.path == path or (lock.depth_infinity and lock.path.endswith("/") and path.startswith(lock.path))
+        ]

@@ -1,0 +1,67 @@
+"""Answering a property request for one resource: dead properties from the store, live ones computed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from protocols.webdav.context import DavContext
+from protocols.webdav.propcontext import PropContext
+from protocols.webdav.registry import PropValue
+from protocols.webdav.requests import PropfindRequest
+from protocols.webdav.resources import CollectionResource, ItemResource, Resource
+from protocols.webdav.xml import Raw, element, escape
+from storage.api import Transaction
+
+EMPTY: Mapping[str, str] = {}
+
+
+async def prop_context(ctx: DavContext, tx: Transaction, target_path: str) -> PropContext:
+    """Everything live properties need for ``target_path`` and its members, in two queries."""
+    account = await tx.get_account_by_id(ctx.principal.account_id)
+    used = await tx.account_usage(account.id) if account else 0
+    locks = await tx.locks_affecting(target_path, time.time())
+    return PropContext(ctx.user, ctx.registry, account, used, tuple(locks))
+
+
+def dead_properties(resource: Resource) -> Mapping[str, str]:
+    if isinstance(resource, CollectionResource):
+        return resource.collection.properties
+    if isinstance(resource, ItemResource):
+        return resource.item.properties
+    return EMPTY
+
+
+def property_xml(name: str, value: PropValue) -> str:
+    if isinstance(value, Raw):
+        return element(name, value.xml)
+    return element(name, escape(value))
+
+
+def render(pctx: PropContext, resource: Resource, request: PropfindRequest) -> dict[int, list[str]]:
+    """Propstat blocks (status -> property XML) answering ``request`` for ``resource``."""
+    dead = dead_properties(resource)
+    live = pctx.registry.properties
+    found: list[str] = []
+    missing: list[str] = []
+    if request.mode == "propname":
+        names = list(dead) + [n for n, p in live.items() if n not in dead and p.applies_to(resource)]
+        return {200: [element(name) for name in names]}
+    if request.mode == "allprop":
+        found.extend(dead.values())
+        wanted = [n for n, p in live.items() if p.in_allprop and n not in dead]
+        wanted += [n for n in request.names if n not in dead and n not in wanted]
+    else:
+        wanted = list(request.names)
+    for name in wanted:
+        if name in dead:
+            found.append(dead[name])
+            continue
+        prop = live.get(name)
+        value = prop.get(pctx, resource) if prop is not None and prop.applies_to(resource) else None
+        if value is None:
+            if request.mode == "prop" or name in request.names:
+                missing.append(element(name))
+        else:
+            found.append(property_xml(name, value))
+    return {200: found, 404: missing}

@@ -1,0 +1,125 @@
+"""What a DAV URL names, resolved once per request, with the owner check done in the same step.
+
+A user reaches only their own principal and homes. Anything below another user's name answers 404 whether
+or not it exists, so no name leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocols.webdav.errors import DavError
+from protocols.webdav.paths import DavPath, href
+from storage.api import Collection, Item, Transaction
+
+PRINCIPALS = "principals"
+HOME_NAMESPACES = ("files", "calendars", "addressbooks")
+NAMESPACES = (PRINCIPALS, *HOME_NAMESPACES)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    path: str
+    """Store path: collections end in "/"; the DAV root is ""."""
+
+    @property
+    def href(self) -> str:
+        return href(self.path)
+
+    @property
+    def is_collection(self) -> bool:
+        return self.path.endswith("/") or self.path == ""
+
+    @property
+    def exists(self) -> bool:
+        return True
+
+    @property
+    def owner_name(self) -> str | None:
+        """The account whose space this is, from the second path segment."""
+        parts = self.path.split("/")
+        return parts[1] if len(parts) > 1 and parts[1] else None
+
+
+@dataclass(frozen=True, slots=True)
+class RootResource(Resource):
+    """``/dav/``: lists the namespaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceResource(Resource):
+    """``/dav/files/`` and friends: list only the current user's own home."""
+
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalResource(Resource):
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionResource(Resource):
+    collection: Collection
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResource(Resource):
+    collection: Collection
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedResource(Resource):
+    """Nothing is here; ``parent`` is the collection a PUT or MKCOL would create it in, if any."""
+
+    parent: Collection | None
+    name: str
+
+    @property
+    def exists(self) -> bool:
+        return False
+
+    @property
+    def is_collection(self) -> bool:
+        return self.path.endswith("/")
+
+
+def namespace_path(namespace: str) -> str:
+    return f"{namespace}/"
+
+
+def principal_path(user: str) -> str:
+    return f"{PRINCIPALS}/{user}/"
+
+
+async def resolve(tx: Transaction, dav_path: DavPath, user: str) -> Resource:
+    """Map a normalised DAV path to a resource, refusing other users' spaces with a 404."""
+    segments = dav_path.segments
+    if not segments:
+        return RootResource("")
+    namespace = segments[0]
+    if namespace not in NAMESPACES:
+        return UnmappedResource(
+            dav_path.collection_path if dav_path.trailing_slash else dav_path.item_path, None, dav_path.name
+        )
+    if len(segments) == 1:
+        return NamespaceResource(namespace_path(namespace), namespace)
+    if segments[1] != user:
+        raise DavError(404, "not found")
+    if namespace == PRINCIPALS:
+        if len(segments) == 2:
+            return PrincipalResource(principal_path(user), user)
+        return UnmappedResource(dav_path.item_path, None, dav_path.name)
+    collection = await tx.get_collection(dav_path.collection_path)
+    if collection is not None:
+        return CollectionResource(collection.path, collection)
+    if len(segments) == 2:
+        return UnmappedResource(dav_path.collection_path, None, dav_path.name)
+    parent = await tx.get_collection(dav_path.parent_path)
+    if parent is not None:
+        item = await tx.get_item(parent.id, dav_path.name)
+        if item is not None:
+            return ItemResource(dav_path.item_path, parent, item)
+    path = dav_path.collection_path if dav_path.trailing_slash else dav_path.item_path
+    return UnmappedResource(path, parent, dav_path.name)
