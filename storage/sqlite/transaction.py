@@ -86,6 +86,7 @@ def _lock(row: sqlite3.Row) -> Lock:
         principal=row["principal"],
         expires=row["expires"],
         timeout_seconds=row["timeout_seconds"],
+        extra=json.loads(row["extra"]),
     )
 
 
@@ -111,14 +112,16 @@ class SqliteTransaction:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+    async def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """Execute a writing statement; returns the first row of its ``RETURNING`` clause, if any."""
         if not self._writable:
             raise StorageError("write attempted in a read transaction")
-        await self._conn.execute(sql, params)
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
 
     async def _next_modseq(self, account_id: int) -> int:
         self.touched_accounts.add(account_id)
-        row = await self._one("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account_id,))
+        row = await self._run("UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account_id,))
         if row is None:
             raise NotFound("account")
         return int(row[0])
@@ -127,7 +130,7 @@ class SqliteTransaction:
 
     async def create_account(self, name: str, password_hash: str, quota_bytes: int | None = None) -> Account:
         try:
-            row = await self._one(
+            row = await self._run(
                 "INSERT INTO accounts (name, password_hash, quota_bytes, created) VALUES (?, ?, ?, ?) "
                 "RETURNING id, name, password_hash, quota_bytes, created",
                 (name, password_hash, quota_bytes, time.time()),
@@ -149,14 +152,14 @@ class SqliteTransaction:
         return [_account(row) for row in await self._all("SELECT * FROM accounts ORDER BY name")]
 
     async def set_password(self, name: str, password_hash: str) -> None:
-        row = await self._one(
+        row = await self._run(
             "UPDATE accounts SET password_hash = ? WHERE name = ? RETURNING id", (password_hash, name)
         )
         if row is None:
             raise NotFound(name)
 
     async def delete_account(self, name: str) -> None:
-        row = await self._one("DELETE FROM accounts WHERE name = ? RETURNING id", (name,))
+        row = await self._run("DELETE FROM accounts WHERE name = ? RETURNING id", (name,))
         if row is None:
             raise NotFound(name)
 
@@ -195,13 +198,18 @@ class SqliteTransaction:
             raise AlreadyExists(path)
         now = time.time()
         modseq = await self._next_modseq(account_id)
-        row = await self._one(
+        row = await self._run(
             f"INSERT INTO collections (account_id, path, kind, properties, modseq, created, modified) "
             f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLLECTION_COLUMNS}",
             (account_id, path, kind, json.dumps(dict(properties or {})), modseq, now, now),
         )
         assert row is not None
-        return _collection(row)
+        created = _collection(row)
+        # A new member collection changes the parent's CTag (homes have no parent row to touch).
+        await self._run(
+            "UPDATE collections SET modseq = ?, modified = ? WHERE path = ?", (modseq, now, created.parent_path)
+        )
+        return created
 
     async def _require_free_with_parent(self, path: str) -> Collection:
         """The parent of ``path`` must be a collection and nothing may occupy ``path`` yet."""
@@ -266,7 +274,7 @@ class SqliteTransaction:
         if collection is None:
             raise NotFound(str(collection_id))
         modseq = await self._next_modseq(collection.account_id)
-        row = await self._one(
+        row = await self._run(
             f"UPDATE collections SET properties = ?, modseq = ?, modified = ? WHERE id = ? "
             f"RETURNING {COLLECTION_COLUMNS}",
             (_merge_properties(collection.properties, set_props, remove), modseq, time.time(), collection_id),
@@ -356,7 +364,7 @@ class SqliteTransaction:
             properties = json.dumps(dict(write.properties))
         else:
             properties = json.dumps(dict(current.properties)) if current else "{}"
-        row = await self._one(
+        row = await self._run(
             "INSERT INTO items (collection_id, name, etag, content_type, size, uid, modseq, created, modified,"
             " properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, name) DO UPDATE SET"
             " etag = excluded.etag, content_type = excluded.content_type, size = excluded.size,"
@@ -404,7 +412,7 @@ class SqliteTransaction:
         current = await self.get_item(collection_id, name)
         if current is None:
             raise NotFound(name)
-        row = await self._one(
+        row = await self._run(
             f"UPDATE items SET properties = ? WHERE id = ? RETURNING {ITEM_COLUMNS}",
             (_merge_properties(current.properties, set_props, remove), current.id),
         )
@@ -455,7 +463,7 @@ class SqliteTransaction:
         await self._run("DELETE FROM locks WHERE expires <= ?", (time.time(),))
         await self._run(
             "INSERT OR REPLACE INTO locks (token, account_id, path, depth_infinity, exclusive, owner_xml, principal,"
-            " expires, timeout_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " expires, timeout_seconds, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 lock.token,
                 lock.account_id,
@@ -466,6 +474,7 @@ class SqliteTransaction:
                 lock.principal,
                 lock.expires,
                 lock.timeout_seconds,
+                json.dumps(dict(lock.extra)),
             ),
         )
 
@@ -491,3 +500,11 @@ class SqliteTransaction:
 
     async def delete_lock(self, token: str) -> None:
         await self._run("DELETE FROM locks WHERE token = ?", (token,))
+
+    async def delete_locks(self, path: str) -> None:
+        if path.endswith("/"):
+            await self._run(
+                "DELETE FROM locks WHERE path = ? OR (path > ? AND path < ?)", (path, path, subtree_upper_bound(path))
+            )
+        else:
+            await self._run("DELETE FROM locks WHERE path = ?", (path,))

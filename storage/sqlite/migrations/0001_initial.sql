@@ -65,6 +65,7 @@ CREATE TABLE locks (
     owner_xml TEXT NOT NULL,
     principal TEXT NOT NULL,
     expires REAL NOT NULL,
-    timeout_seconds INTEGER
+    timeout_seconds INTEGER,
+    extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX locks_path ON locks(path);

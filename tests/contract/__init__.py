@@ -1,0 +1,1 @@
+"""The storage contract: one suite every backend must pass."""

@@ -1,0 +1,91 @@
+"""Test helpers: a real ``gateway serve`` process on a free loopback port with a fresh SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def gateway(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GATEWAY, "--data-dir", str(data_dir), *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    data_dir: Path
+    passwords: dict[str, str]
+
+    def client(self, user: str | None = "alice", **kwargs: object) -> httpx.Client:
+        auth = (user, self.passwords[user]) if user else None
+        return httpx.Client(base_url=self.base_url, auth=auth, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def add_user(self, name: str, password: str) -> None:
+        result = gateway(self.data_dir, "user", "add", name, stdin=password + "\n")
+        assert result.returncode == 0, result.stderr
+        self.passwords[name] = password
+
+
+@contextmanager
+def live_server(data_dir: Path, users: dict[str, str], extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Start ``gateway serve`` with the given users; stop it (only it) afterwards."""
+    server = LiveServer("", data_dir, {})
+    for name, password in users.items():
+        server.add_user(name, password)
+    port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in finally
+    process = subprocess.Popen(
+        [*GATEWAY, "--data-dir", str(data_dir), "serve", "--listen", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    server.base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gateway exited: {(data_dir / 'server.log').read_text()}")
+            try:
+                httpx.get(server.base_url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gateway did not start") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def propfind_body(*props: str) -> str:
+    """A PROPFIND body asking for DAV: properties by local name."""
+    inner = "".join(f"<D:{name}/>" for name in props)
+    return f'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>{inner}</D:prop></D:propfind>'
