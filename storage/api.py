@@ -114,6 +114,11 @@ class Item:
     created: float
     modified: float
     properties: Mapping[str, str]
+    component: str | None = None
+
+
+SHORT_SPAN_SECONDS = 8 * 24 * 3600
+"""Spans up to this long are indexed for a range scan by start; longer ones are scanned apart (they are few)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,10 @@ class ItemWrite:
     uid: str | None = None
     properties: Mapping[str, str] | None = None
     """Dead properties to set on create; ``None`` on update keeps the existing ones."""
+    component: str | None = None
+    """Index field: the calendar component type (VEVENT, VTODO, ...) of a calendar object."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """Index field: UTC epoch-second ``[start, end)`` spans covering every instance (a superset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,11 +249,22 @@ class Transaction(Protocol):
         """Metadata of items, ordered by name, starting after ``after`` (keyset pagination)."""
         ...
 
+    async def get_items(self, collection_id: int, names: Sequence[str]) -> list[Item]:
+        """Metadata of the named items that exist, in one round trip per few hundred names."""
+        ...
+
     async def read_items(self, collection_id: int, names: Sequence[str]) -> list[tuple[Item, bytes]]:
         """Bodies of the named items that exist, in one round trip (multiget)."""
         ...
 
     async def count_items(self, collection_id: int) -> int: ...
+    async def query_items(
+        self, collection_id: int, *, component: str | None = None, start: int | None = None, end: int | None = None
+    ) -> list[Item]:
+        """Candidates by index: items of ``component`` with a span overlapping ``[start, end)``. A superset of
+        the answer (the caller evaluates the exact filter on these only); cost follows the answer's size."""
+        ...
+
     async def put_item(
         self, collection_id: int, write: ItemWrite, preconditions: Preconditions = NO_PRECONDITIONS
     ) -> tuple[Item, bool]:

@@ -3,7 +3,8 @@ per-member queries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from protocols.webdav.registry import DavRegistry
 from storage.api import Account, Lock
@@ -17,6 +18,8 @@ class PropContext:
     used_bytes: int
     locks: tuple[Lock, ...]
     """Live locks on, above or below the request target."""
+    prop_requests: Mapping[str, object] = field(default_factory=dict)
+    """Parsed parameters a report gave a property (e.g. calendar-data's comp/expand), by Clark name."""
 
     def locks_on(self, path: str) -> list[Lock]:
         """Locks whose scope covers ``path``: its own and depth-infinity locks of its ancestors."""

@@ -39,6 +39,8 @@ class LiveProperty:
     """The value for an applicable resource, or None when it has none (answered 404)."""
     in_allprop: bool = False
     protected: bool = True
+    needs_body: bool = False
+    """The value is computed from the stored bytes, which reports then fetch (in batches) for it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,8 @@ class CollectionResource(Resource):
 class ItemResource(Resource):
     collection: Collection
     item: Item
+    body: bytes | None = None
+    """The stored bytes, when a report fetched them for a property that needs them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import aiosqlite
 
 from storage.api import (
     NO_PRECONDITIONS,
+    SHORT_SPAN_SECONDS,
     Account,
     AlreadyExists,
     Change,
@@ -31,8 +32,12 @@ from storage.api import (
     parent_of,
 )
 
-ITEM_COLUMNS = "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties"
+ITEM_COLUMNS = (
+    "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties, component"
+)
 COLLECTION_COLUMNS = "id, account_id, path, kind, properties, modseq, created, modified"
+OPEN_START = -(2**62)
+OPEN_END = 2**62
 HOME_DEPTH = 2
 """Paths this many segments deep (``files/alice/``) are homes and need no parent collection."""
 
@@ -72,6 +77,7 @@ def _item(row: sqlite3.Row) -> Item:
         created=row["created"],
         modified=row["modified"],
         properties=json.loads(row["properties"]),
+        component=row["component"],
     )
 
 
@@ -311,17 +317,23 @@ class SqliteTransaction:
         )
         return [_item(row) for row in rows]
 
+    async def get_items(self, collection_id: int, names: Sequence[str]) -> list[Item]:
+        rows = await self._rows_by_name(f"SELECT {ITEM_COLUMNS} FROM items", collection_id, names)
+        return [_item(row) for row in rows]
+
     async def read_items(self, collection_id: int, names: Sequence[str]) -> list[tuple[Item, bytes]]:
-        found: list[tuple[Item, bytes]] = []
+        rows = await self._rows_by_name(
+            f"SELECT {ITEM_COLUMNS}, data FROM items JOIN bodies ON bodies.item_id = items.id", collection_id, names
+        )
+        return [(_item(row), bytes(row["data"])) for row in rows]
+
+    async def _rows_by_name(self, select: str, collection_id: int, names: Sequence[str]) -> list[sqlite3.Row]:
+        """``select`` restricted to the named items, a chunk of names per statement (SQLite caps parameters)."""
+        found: list[sqlite3.Row] = []
         for start in range(0, len(names), 500):
             chunk = list(names[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            rows = await self._all(
-                f"SELECT {ITEM_COLUMNS}, data FROM items JOIN bodies ON bodies.item_id = items.id "
-                f"WHERE collection_id = ? AND name IN ({marks})",
-                [collection_id, *chunk],
-            )
-            found.extend((_item(row), bytes(row["data"])) for row in rows)
+            found += await self._all(f"{select} WHERE collection_id = ? AND name IN ({marks})", [collection_id, *chunk])
         return found
 
     async def count_items(self, collection_id: int) -> int:
@@ -366,10 +378,10 @@ class SqliteTransaction:
             properties = json.dumps(dict(current.properties)) if current else "{}"
         row = await self._run(
             "INSERT INTO items (collection_id, name, etag, content_type, size, uid, modseq, created, modified,"
-            " properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, name) DO UPDATE SET"
-            " etag = excluded.etag, content_type = excluded.content_type, size = excluded.size,"
+            " properties, component) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, name)"
+            " DO UPDATE SET etag = excluded.etag, content_type = excluded.content_type, size = excluded.size,"
             " uid = excluded.uid, modseq = excluded.modseq, modified = excluded.modified,"
-            f" properties = excluded.properties RETURNING {ITEM_COLUMNS}",
+            f" properties = excluded.properties, component = excluded.component RETURNING {ITEM_COLUMNS}",
             (
                 collection_id,
                 write.name,
@@ -381,14 +393,48 @@ class SqliteTransaction:
                 now,
                 now,
                 properties,
+                write.component,
             ),
         )
         assert row is not None
         item = _item(row)
         await self._run("INSERT OR REPLACE INTO bodies (item_id, data) VALUES (?, ?)", (item.id, write.data))
+        await self._index_spans(item, write.spans, replacing=current is not None)
         delta = item.size - (current.size if current else 0)
         await self._run("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?", (delta, account_id))
         return item, current is None
+
+    async def _index_spans(self, item: Item, spans: Sequence[tuple[int, int]], *, replacing: bool) -> None:
+        if replacing:
+            await self._run("DELETE FROM item_spans WHERE item_id = ?", (item.id,))
+        if spans:
+            await self._conn.executemany(
+                'INSERT INTO item_spans (item_id, collection_id, long, start, "end") VALUES (?, ?, ?, ?, ?)',
+                [
+                    (item.id, item.collection_id, int(end - start > SHORT_SPAN_SECONDS), start, end)
+                    for start, end in spans
+                ],
+            )
+
+    async def query_items(
+        self, collection_id: int, *, component: str | None = None, start: int | None = None, end: int | None = None
+    ) -> list[Item]:
+        params: list[Any] = [collection_id]
+        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ?"
+        if component is not None:
+            sql += " AND component = ?"
+            params.append(component)
+        if start is not None or end is not None:
+            low = start if start is not None else OPEN_START
+            high = end if end is not None else OPEN_END
+            sql += (
+                " AND id IN (SELECT item_id FROM item_spans WHERE collection_id = ? AND long = 0"
+                ' AND start >= ? AND start < ? AND "end" > ?'
+                " UNION SELECT item_id FROM item_spans WHERE collection_id = ? AND long = 1"
+                ' AND start < ? AND "end" > ?)'
+            )
+            params += [collection_id, low - SHORT_SPAN_SECONDS, high, low, collection_id, high, low]
+        return [_item(row) for row in await self._all(sql + " ORDER BY name", params)]
 
     async def _child_path(self, collection_id: int, name: str) -> str:
         collection = await self.get_collection_by_id(collection_id)
