@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.auth.basic import BasicAuthenticator
 from gateway.auth.middleware import AuthMiddleware
 from gateway.settings import Settings
+from protocols.caldav import setup as caldav
 from protocols.webdav.context import DavLimits
 from protocols.webdav.endpoint import DavEndpoint
 from protocols.webdav.paths import DAV_PREFIX
@@ -87,7 +88,11 @@ def build_app(settings: Settings) -> GatewayApp:
             await store.close()
 
     limits = DavLimits(settings.max_request_bytes, settings.max_item_bytes, settings.lock_max_timeout_seconds)
-    dav = DavEndpoint(store, webdav_registry(), limits)
+    registry = webdav_registry()
+    caldav.register(
+        registry, settings.max_item_bytes, settings.default_calendar_name, settings.default_tasklist_name
+    )
+    dav = DavEndpoint(store, registry, limits)
     routes = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))
     site = Starlette(routes=routes, lifespan=lifespan)

@@ -144,6 +144,16 @@ class Settings:
         default=3600,
         metadata=_meta("locks.max_timeout_seconds", "Upper bound on a WebDAV LOCK timeout.", check=_at_least(1)),
     )
+    default_calendar_name: str = field(
+        default="Calendar",
+        metadata=_meta(
+            "calendars.default_calendar", "Name of the event calendar made at first login; empty for none."
+        ),
+    )
+    default_tasklist_name: str = field(
+        default="Tasks",
+        metadata=_meta("calendars.default_tasklist", "Name of the task list made at first login; empty for none."),
+    )
 
     @property
     def effective_storage_url(self) -> str:

@@ -38,7 +38,8 @@ class LiveServer:
 
     def client(self, user: str | None = "alice", **kwargs: object) -> httpx.Client:
         auth = (user, self.passwords[user]) if user else None
-        return httpx.Client(base_url=self.base_url, auth=auth, timeout=30, **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.base_url, auth=auth, **kwargs)  # type: ignore[arg-type]
 
     def add_user(self, name: str, password: str) -> None:
         result = gateway(self.data_dir, "user", "add", name, stdin=password + "\n")

@@ -38,6 +38,7 @@ class DavEndpoint:
         self.store = store
         self.registry = registry
         self.limits = limits
+        self._welcomed: set[int] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -50,6 +51,7 @@ class DavEndpoint:
             return Response(status_code=501)
         raw_path = request.scope.get("raw_path")
         try:
+            await self.welcome(principal)
             path = raw_path.decode() if raw_path else quote(request.scope["path"])
             dav_path = parse_dav_path(path.split("?", 1)[0])
             ctx = DavContext(request, self.store, principal, self.registry, self.limits, dav_path)
@@ -70,3 +72,11 @@ class DavEndpoint:
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.url.path)
             return Response(b"internal error\n", status_code=500, media_type="text/plain")
+
+    async def welcome(self, principal: Principal) -> None:
+        """First-login hooks, once per account and process; they are idempotent, so a race only repeats a check."""
+        if principal.account_id in self._welcomed:
+            return
+        for hook in self.registry.first_login_hooks:
+            await hook(self.store, principal)
+        self._welcomed.add(principal.account_id)

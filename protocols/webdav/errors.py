@@ -40,3 +40,13 @@ class DavError(Exception):
             media_type="text/plain; charset=utf-8",
             headers=self.headers,
         )
+
+
+class PropertyRejected(Exception):
+    """One property of a PROPPATCH, MKCOL or MKCALENDAR cannot be set; the others then fail with 424."""
+
+    def __init__(self, name: str, status: int, condition: str | None = None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.status = status
+        self.condition = condition

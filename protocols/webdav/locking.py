@@ -74,8 +74,17 @@ async def check_write(ctx: DavContext, tx: Transaction, targets: Sequence[WriteT
     submitted = header.submitted_tokens if header else frozenset()
     now = time.time()
     for target in targets:
-        for lock in await locks_blocking(tx, target, now):
-            if lock.token not in submitted or lock.principal != ctx.user:
+        blocking = await locks_blocking(tx, target, now)
+        # RFC 4918 §6.2: each holder of a shared lock may write with its own token, so one submitted token
+        # stands for every shared lock rooted at the same resource.
+        shared_roots = {
+            lock.path
+            for lock in blocking
+            if not lock.exclusive and lock.token in submitted and lock.principal == ctx.user
+        }
+        for lock in blocking:
+            held = lock.token in submitted or (not lock.exclusive and lock.path in shared_roots)
+            if not held or lock.principal != ctx.user:
                 raise DavError(
                     423,
                     condition=dav("lock-token-submitted"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from protocols.webdav.context import DavContext
 from protocols.webdav.multistatus import propstat_response, status_response
+from protocols.webdav.paths import href
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import render
 from protocols.webdav.requests import PropfindRequest
@@ -23,9 +24,16 @@ def needs_bodies(pctx: PropContext, request: PropfindRequest) -> bool:
 
 
 async def item_responses(
-    ctx: DavContext, pctx: PropContext, collection: Collection, items: Sequence[Item], request: PropfindRequest
+    ctx: DavContext,
+    pctx: PropContext,
+    collection: Collection,
+    items: Sequence[Item],
+    request: PropfindRequest,
+    hrefs: Mapping[str, str] | None = None,
 ) -> AsyncIterator[str]:
-    """One propstat response per item, in the order given; bodies read ``BATCH`` at a time when needed."""
+    """One propstat response per item, in the order given; bodies read ``BATCH`` at a time when needed.
+    ``hrefs`` maps names to the exact href a client sent, to be echoed instead of the canonical one."""
+    hrefs = hrefs or {}
     with_bodies = needs_bodies(pctx, request)
     for start in range(0, len(items), BATCH):
         batch = items[start : start + BATCH]
@@ -37,10 +45,10 @@ async def item_responses(
         for item in batch:
             if with_bodies:
                 if item.name not in bodies:
-                    yield status_response(f"{ItemResource(collection.path + item.name, collection, item).href}", 404)
+                    yield status_response(hrefs.get(item.name) or href(collection.path + item.name), 404)
                     continue
                 current, data = bodies[item.name]
                 resource = ItemResource(collection.path + current.name, collection, current, data)
             else:
                 resource = ItemResource(collection.path + item.name, collection, item)
-            yield propstat_response(resource.href, render(pctx, resource, request))
+            yield propstat_response(hrefs.get(item.name) or resource.href, render(pctx, resource, request))

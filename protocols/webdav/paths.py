@@ -69,7 +69,10 @@ def href(store_path: str) -> str:
 
 def destination_path(header: str, request_host: str | None) -> DavPath:
     """Parse a ``Destination`` header (absolute URI or absolute path) into a DAV path."""
-    parts = urlsplit(header.strip())
+    try:
+        parts = urlsplit(header.strip())
+    except ValueError as exc:  # e.g. an unterminated IPv6 literal: "http://[::1/x"
+        raise BadPath("Destination is not a URL") from exc
     if parts.scheme and parts.scheme not in ("http", "https"):
         raise BadPath("unsupported destination scheme")
     if parts.netloc and request_host and parts.netloc.lower() != request_host.lower():

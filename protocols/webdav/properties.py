@@ -80,7 +80,8 @@ def resourcetype(ctx: PropContext, resource: Resource) -> PropValue | None:
         return Raw("")
     if isinstance(resource, PrincipalResource):
         return Raw(element(dav("collection")) + element(dav("principal")))
-    extra = ctx.registry.collection_types.get(resource.collection.kind, ()) if is_collection(resource) else ()
+    kind = resource.collection.kind if isinstance(resource, CollectionResource) else None
+    extra = ctx.registry.collection_types.get(kind, frozenset()) if kind else frozenset()
     return Raw(element(dav("collection")) + "".join(element(name) for name in sorted(extra)))
 
 

@@ -45,7 +45,10 @@ def render(pctx: PropContext, resource: Resource, request: PropfindRequest) -> d
     found: list[str] = []
     missing: list[str] = []
     if request.mode == "propname":
-        names = list(dead) + [n for n, p in live.items() if n not in dead and p.applies_to(resource)]
+        # Only properties the resource has (RFC 4918 §9.1): one whose getter has no value here is not listed.
+        names = list(dead) + [
+            n for n, p in live.items() if n not in dead and p.applies_to(resource) and p.get(pctx, resource) is not None
+        ]
         return {200: [element(name) for name in names]}
     if request.mode == "allprop":
         found.extend(dead.values())

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from lxml import etree
 from starlette.responses import Response
 
+from gateway.auth import Principal
+from protocols.webdav.requests import PropertyUpdate
 from protocols.webdav.resources import Resource
 from protocols.webdav.xml import Raw
-from storage.api import Collection, ItemWrite
+from storage.api import Collection, ItemWrite, Store
 
 if TYPE_CHECKING:
     from protocols.webdav.context import DavContext
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 PropValue = str | Raw
 """Text (escaped on output) or already-serialised child XML."""
 
+PropertyGetter = Callable[["PropContext", Resource], PropValue | None]
 MethodHandler = Callable[["DavContext", Resource], Awaitable[Response]]
+FirstLoginHook = Callable[[Store, Principal], Awaitable[None]]
 ItemPreparer = Callable[["DavContext", Collection, ItemWrite], Awaitable[ItemWrite]]
 """Validates a body bound for a collection of some kind and adds what the store indexes (uid, ...)."""
 ReportRunner = Callable[["DavContext", Resource, etree._Element], Awaitable[Response]]
@@ -35,12 +39,16 @@ class LiveProperty:
     name: str
     """Clark name."""
     applies_to: Callable[[Resource], bool]
-    get: Callable[[PropContext, Resource], PropValue | None]
+    get: PropertyGetter
     """The value for an applicable resource, or None when it has none (answered 404)."""
     in_allprop: bool = False
     protected: bool = True
     needs_body: bool = False
     """The value is computed from the stored bytes, which reports then fetch (in batches) for it."""
+    settable_on_create: bool = False
+    """Protected afterwards, but a client may give it when creating the collection (MKCALENDAR, MKCOL)."""
+    validate: Callable[[PropertyUpdate], None] | None = None
+    """For a property clients may set: raises ``PropertyRejected`` for a value the server cannot accept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,10 @@ class DavRegistry:
     compliance: list[str] = field(default_factory=list)
     collection_types: dict[str, frozenset[str]] = field(default_factory=dict)
     """Collection kind -> extra ``resourcetype`` children, e.g. ``calendar`` -> ``{C:calendar}``."""
+    uid_conflict_conditions: dict[str, str] = field(default_factory=dict)
+    """Collection kind -> the precondition element answering a UID clash (e.g. CalDAV ``no-uid-conflict``)."""
+    first_login_hooks: list[FirstLoginHook] = field(default_factory=list)
+    """Run once per account and process before its first DAV request (e.g. default calendars)."""
     item_preparers: dict[str, ItemPreparer] = field(default_factory=dict)
     """Collection kind -> what checks and indexes a body stored there; plain collections take any bytes."""
 

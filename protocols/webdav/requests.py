@@ -43,6 +43,11 @@ def parse_propfind(body: bytes) -> PropfindRequest:
         return ALLPROP
     root = parse_body(body)
     expect_root(root, dav("propfind"))
+    return parse_prop_request(root)
+
+
+def parse_prop_request(root: etree._Element) -> PropfindRequest:
+    """The ``prop``, ``allprop`` (with ``include``) or ``propname`` child of a PROPFIND or REPORT body."""
     children = [child for child in root if isinstance(child.tag, str)]
     tags = [child.tag for child in children]
     if dav("propname") in tags:
@@ -52,7 +57,7 @@ def parse_propfind(body: bytes) -> PropfindRequest:
         return PropfindRequest("allprop", property_names(include) if include is not None else ())
     prop = next((c for c in children if c.tag == dav("prop")), None)
     if prop is None:
-        raise DavError(400, "propfind needs prop, allprop or propname")
+        raise DavError(400, "expected prop, allprop or propname")
     return PropfindRequest("prop", property_names(prop))
 
 
@@ -73,13 +78,6 @@ def parse_propertyupdate(body: bytes) -> list[PropertyUpdate]:
     if not updates:
         raise DavError(400, "propertyupdate names no property")
     return updates
-
-
-def parse_mkcol(body: bytes) -> list[PropertyUpdate]:
-    """Extended MKCOL (RFC 5689 §5.1): ``<mkcol><set><prop>...``, the same shape as a propertyupdate."""
-    root = parse_body(body)
-    expect_root(root, dav("mkcol"))
-    return property_updates(root)
 
 
 def property_updates(root: etree._Element) -> list[PropertyUpdate]:

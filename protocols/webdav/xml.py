@@ -60,8 +60,8 @@ def parse(body: bytes) -> etree._Element:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise XmlError(f"malformed XML: {exc.msg}") from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:  # type: ignore[union-attr]
         raise XmlError("DTDs are not accepted")
     return root
 
@@ -138,3 +138,8 @@ def error_body(condition: str, inner: str = "") -> bytes:
 
 def children_named(node: etree._Element, name: str) -> Iterable[etree._Element]:
     return (child for child in node if child.tag == name)
+
+
+def text_of(node: etree._Element) -> str:
+    """All text inside an element, stripped."""
+    return "".join(str(part) for part in node.itertext()).strip()

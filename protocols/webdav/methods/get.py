@@ -9,7 +9,7 @@ from starlette.responses import Response, StreamingResponse
 from protocols.webdav.conditional import check_read
 from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
-from protocols.webdav.methods.propfind import members
+from protocols.webdav.methods.propfind import member_resources
 from protocols.webdav.properties import http_date, quoted_etag
 from protocols.webdav.resources import ItemResource, Resource
 from protocols.webdav.xml import escape, escape_attr
@@ -29,16 +29,19 @@ async def get_item(ctx: DavContext, resource: ItemResource) -> Response:
     status = check_read(ctx, item)
     if status is not None:
         return Response(status_code=status, headers=headers if status == 304 else {})
+    # The stored Content-Type goes out verbatim: Starlette's media_type would append a charset to text/*.
     if ctx.request.method == "HEAD":
         headers["Content-Length"] = str(item.size)
-        return Response(status_code=200, headers=headers, media_type=item.content_type)
+        headers["Content-Type"] = item.content_type
+        return Response(status_code=200, headers=headers)
     async with ctx.store.read() as tx:
         found = await tx.read_item(resource.collection.id, item.name)
     if found is None:
         raise DavError(404, "not found")
     stored, data = found
     headers["ETag"] = quoted_etag(stored.etag)
-    return Response(data, status_code=200, headers=headers, media_type=stored.content_type)
+    headers["Content-Type"] = stored.content_type
+    return Response(data, status_code=200, headers=headers)
 
 
 def index_page(ctx: DavContext, resource: Resource) -> Response:
@@ -50,7 +53,7 @@ def index_page(ctx: DavContext, resource: Resource) -> Response:
         title = escape(resource.href)
         yield f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>".encode()
         yield f"<h1>{title}</h1><ul>".encode()
-        async for member in members(ctx, resource):
+        async for member in member_resources(ctx, resource):
             label = escape(member.href.rstrip("/").rsplit("/", 1)[-1] + ("/" if member.is_collection else ""))
             yield f"<li><a href='{escape_attr(member.href)}'>{label}</a></li>".encode()
         yield b"</ul></body></html>"

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from gateway.accounts import HOME_NAMESPACES
 from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
+from protocols.webdav.members import item_responses
 from protocols.webdav.multistatus import propstat_response, streamed_multistatus
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
@@ -25,6 +26,7 @@ from protocols.webdav.resources import (
     principal_path,
 )
 from protocols.webdav.xml import dav
+from storage.api import Item
 
 PAGE_SIZE = 1000
 
@@ -43,8 +45,9 @@ def parse_depth(value: str | None) -> int:
     raise DavError(400, "Depth must be 0, 1 or infinity")
 
 
-async def members(ctx: DavContext, resource: Resource) -> AsyncIterator[Resource]:
-    """Direct members, items fetched a page at a time so no transaction stays open while streaming."""
+async def members(ctx: DavContext, resource: Resource) -> AsyncIterator[Resource | list[Item]]:
+    """Direct members: virtual and collection resources one by one, items a page at a time, each page read
+    in its own transaction so none stays open while the answer streams."""
     if isinstance(resource, RootResource):
         for namespace in (PRINCIPALS, *HOME_NAMESPACES):
             yield NamespaceResource(namespace_path(namespace), namespace)
@@ -69,19 +72,40 @@ async def members(ctx: DavContext, resource: Resource) -> AsyncIterator[Resource
     while True:
         async with ctx.store.read() as tx:
             page = await tx.list_items(collection.id, after=after, limit=PAGE_SIZE)
-        for item in page:
-            yield ItemResource(collection.path + item.name, collection, item)
+        if page:
+            yield page
         if len(page) < PAGE_SIZE:
             return
         after = page[-1].name
 
 
+async def member_resources(ctx: DavContext, resource: Resource) -> AsyncIterator[Resource]:
+    """Direct members one resource at a time (pages of items unrolled)."""
+    async for member in members(ctx, resource):
+        if isinstance(member, list):
+            assert isinstance(resource, CollectionResource)
+            for item in member:
+                yield ItemResource(resource.path + item.name, resource.collection, item)
+        else:
+            yield member
+
+
 async def responses(
     ctx: DavContext, pctx: PropContext, target: Resource, request: PropfindRequest, depth: int
 ) -> AsyncIterator[str]:
+    if isinstance(target, ItemResource):
+        async for response in item_responses(ctx, pctx, target.collection, [target.item], request):
+            yield response
+        return
     yield propstat_response(target.href, render(pctx, target, request))
-    if depth == 1:
-        async for member in members(ctx, target):
+    if depth == 0:
+        return
+    async for member in members(ctx, target):
+        if isinstance(member, list):
+            assert isinstance(target, CollectionResource)
+            async for response in item_responses(ctx, pctx, target.collection, member, request):
+                yield response
+        else:
             yield propstat_response(member.href, render(pctx, member, request))
 
 
@@ -92,6 +116,4 @@ async def propfind(ctx: DavContext, resource: Resource) -> Response:
     request = parse_propfind(await ctx.body())
     async with ctx.store.read() as tx:
         pctx = await prop_context(ctx, tx, resource.path)
-    if isinstance(resource, ItemResource):
-        depth = 0
     return streamed_multistatus(responses(ctx, pctx, resource, request, depth))

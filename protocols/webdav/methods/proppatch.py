@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from protocols.webdav.context import DavContext
-from protocols.webdav.errors import DavError
+from protocols.webdav.errors import DavError, PropertyRejected
 from protocols.webdav.locking import WriteTarget, check_write
 from protocols.webdav.multistatus import multistatus, propstat_response
 from protocols.webdav.requests import PropertyUpdate, parse_propertyupdate
@@ -13,26 +13,22 @@ from protocols.webdav.resources import CollectionResource, ItemResource, Resourc
 from protocols.webdav.xml import dav, element
 
 
-class PropertyRejected(Exception):
-    def __init__(self, name: str, status: int, condition: str | None = None) -> None:
-        super().__init__(name)
-        self.name = name
-        self.status = status
-        self.condition = condition
-
-
-def check_update(ctx: DavContext, update: PropertyUpdate) -> None:
-    """Live properties the server computes cannot be set or removed by a client."""
+def check_update(ctx: DavContext, update: PropertyUpdate, *, creating: bool = False) -> None:
+    """Live properties the server computes cannot be set or removed by a client; others may need a valid value."""
     prop = ctx.registry.properties.get(update.name)
-    if prop is not None and prop.protected:
+    if prop is None:
+        return
+    if prop.protected and not (creating and prop.settable_on_create):
         raise PropertyRejected(update.name, 403, dav("cannot-modify-protected-property"))
+    if prop.validate is not None and update.value_xml is not None:
+        prop.validate(update)
 
 
-def validate_updates(ctx: DavContext, updates: list[PropertyUpdate], resource: Resource) -> dict[str, str]:
-    """Check every update; return the properties to set (for a new resource, where removal means nothing)."""
+def validate_updates(ctx: DavContext, updates: list[PropertyUpdate]) -> dict[str, str]:
+    """Check every update of a resource being created; return the properties to set."""
     values: dict[str, str] = {}
     for update in updates:
-        check_update(ctx, update)
+        check_update(ctx, update, creating=True)
         if update.value_xml is None:
             values.pop(update.name, None)
         else:

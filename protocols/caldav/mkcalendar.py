@@ -1,0 +1,35 @@
+"""MKCALENDAR (RFC 4791 §5.3.1): a calendar collection in the user's calendar home, with initial properties."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from protocols.caldav.properties import CALENDAR_KIND, caldav, calendar_home_path
+from protocols.webdav.context import DavContext
+from protocols.webdav.errors import DavError
+from protocols.webdav.methods.mkcol import make_collection
+from protocols.webdav.requests import expect_root, parse_body, property_updates
+from protocols.webdav.resources import Resource, UnmappedResource
+from protocols.webdav.xml import dav
+
+
+def in_calendar_home(ctx: DavContext, resource: Resource) -> bool:
+    return (
+        isinstance(resource, UnmappedResource)
+        and resource.parent is not None
+        and resource.parent.path == calendar_home_path(ctx.user)
+    )
+
+
+async def mkcalendar(ctx: DavContext, resource: Resource) -> Response:
+    if not isinstance(resource, UnmappedResource):
+        raise DavError(405, "something already exists here")
+    if not in_calendar_home(ctx, resource):
+        raise DavError(403, condition=caldav("calendar-collection-location-ok"))
+    body = await ctx.body()
+    updates = []
+    if body.strip():
+        root = parse_body(body)
+        expect_root(root, caldav("mkcalendar"))
+        updates = [u for u in property_updates(root) if u.name != dav("resourcetype")]
+    return await make_collection(ctx, resource, updates, CALENDAR_KIND, caldav("mkcalendar-response"))
