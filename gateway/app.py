@@ -89,9 +89,7 @@ def build_app(settings: Settings) -> GatewayApp:
 
     limits = DavLimits(settings.max_request_bytes, settings.max_item_bytes, settings.lock_max_timeout_seconds)
     registry = webdav_registry()
-    caldav.register(
-        registry, settings.max_item_bytes, settings.default_calendar_name, settings.default_tasklist_name
-    )
+    caldav.register(registry, settings.max_item_bytes, settings.default_calendar_name, settings.default_tasklist_name)
     dav = DavEndpoint(store, registry, limits)
     routes = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))

@@ -146,9 +146,7 @@ class Settings:
     )
     default_calendar_name: str = field(
         default="Calendar",
-        metadata=_meta(
-            "calendars.default_calendar", "Name of the event calendar made at first login; empty for none."
-        ),
+        metadata=_meta("calendars.default_calendar", "Name of the event calendar made at first login; empty for none."),
     )
     default_tasklist_name: str = field(
         default="Tasks",
