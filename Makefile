@@ -28,7 +28,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q
 
 conformance: $(STAMP)
-	bash conformance/litmus/run.sh
+	bash conformance/run-all.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.propfind

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from protocols.caldav.objects import floating_timezone
-from protocols.caldav.properties import caldav
+from protocols.caldav.properties import MAX_DATE_TIME, MIN_DATE_TIME, caldav
 from protocols.formats import ical
 from protocols.webdav.errors import DavError
 from protocols.webdav.propcontext import PropContext
@@ -37,10 +37,21 @@ def parse_utc(value: str | None) -> datetime:
         raise DavError(400, f"bad UTC date-time {value!r}") from None
 
 
+EARLIEST = parse_utc(MIN_DATE_TIME)
+LATEST = parse_utc(MAX_DATE_TIME)
+
+
 def parse_range(element: etree._Element) -> tuple[datetime, datetime]:
+    """A range of expand, limit-recurrence-set or free-busy-query, within the calendar's advertised
+    min-date-time and max-date-time (RFC 4791 §7.8 preconditions), so no request can ask for millennia of
+    instances."""
     start, end = parse_utc(element.get("start")), parse_utc(element.get("end"))
     if start >= end:
         raise DavError(400, "range start must precede its end")
+    if start < EARLIEST:
+        raise DavError(403, condition=caldav("min-date-time"))
+    if end > LATEST:
+        raise DavError(403, condition=caldav("max-date-time"))
     return start, end
 
 

@@ -11,21 +11,20 @@ from protocols.webdav.methods.mkcol import make_collection
 from protocols.webdav.requests import expect_root, parse_body, property_updates
 from protocols.webdav.resources import Resource, UnmappedResource
 from protocols.webdav.xml import dav
+from storage.api import parent_of
 
 
-def in_calendar_home(ctx: DavContext, resource: Resource) -> bool:
-    return (
-        isinstance(resource, UnmappedResource)
-        and resource.parent is not None
-        and resource.parent.path == calendar_home_path(ctx.user)
-    )
+def check_location(ctx: DavContext, path: str) -> None:
+    """RFC 4791 §4.2, §5.3.1.1: calendars live directly in the user's calendar home (made by MKCALENDAR or
+    extended MKCOL, or copied and moved there), never in a file area or inside another calendar."""
+    if parent_of(path) != calendar_home_path(ctx.user):
+        raise DavError(403, condition=caldav("calendar-collection-location-ok"))
 
 
 async def mkcalendar(ctx: DavContext, resource: Resource) -> Response:
     if not isinstance(resource, UnmappedResource):
         raise DavError(405, "something already exists here")
-    if not in_calendar_home(ctx, resource):
-        raise DavError(403, condition=caldav("calendar-collection-location-ok"))
+    check_location(ctx, resource.path)
     body = await ctx.body()
     updates = []
     if body.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,11 +13,11 @@ from protocols.webdav.properties import href_xml, is_principal
 from protocols.webdav.registry import DavRegistry, LiveProperty, PropertyGetter, PropValue
 from protocols.webdav.requests import PropertyUpdate
 from protocols.webdav.resources import CollectionResource, PrincipalResource, Resource
-from protocols.webdav.xml import CALDAV, Raw, clark, element, escape, text_of
+from protocols.webdav.xml import APPLE_ICAL, CALDAV, Raw, clark, element, escape, text_of
 
 CALENDAR_KIND = "calendar"
 CALENDARS = "calendars"
-SUPPORTED_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+SUPPORTED_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
 MIN_DATE_TIME = "19000101T000000Z"
 MAX_DATE_TIME = "21001231T235959Z"
 MAX_INSTANCES = 100_000
@@ -31,6 +32,10 @@ COMPONENT_SET = caldav("supported-calendar-component-set")
 TIMEZONE = caldav("calendar-timezone")
 TIMEZONE_ID = caldav("calendar-timezone-id")
 TRANSPARENCY = caldav("schedule-calendar-transp")
+COLOR = clark(APPLE_ICAL, "calendar-color")
+ORDER = clark(APPLE_ICAL, "calendar-order")
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?")
+_ORDER = re.compile(r"[+-]?[0-9]{1,9}")
 
 
 def zone_by_id(tzid: str | None) -> tzinfo | None:
@@ -114,6 +119,17 @@ def check_timezone_id(update: PropertyUpdate) -> None:
         raise PropertyRejected(update.name, 403, caldav("valid-timezone"))
 
 
+def check_color(update: PropertyUpdate) -> None:
+    """Apple's ``#RRGGBB`` or ``#RRGGBBAA`` (DAVx5 and Apple send the alpha, Thunderbird does not)."""
+    if not _COLOR.fullmatch(element_text(update).strip()):
+        raise PropertyRejected(update.name, 409)
+
+
+def check_order(update: PropertyUpdate) -> None:
+    if not _ORDER.fullmatch(element_text(update).strip()):
+        raise PropertyRejected(update.name, 409)
+
+
 def check_transparency(update: PropertyUpdate) -> None:
     children = {child.tag for child in update.element} if update.element is not None else set()
     if children not in ({caldav("opaque")}, {caldav("transparent")}):
@@ -139,5 +155,7 @@ def register(registry: DavRegistry, max_item_bytes: int) -> None:
         LiveProperty(caldav("max-instances"), is_calendar, fixed(str(MAX_INSTANCES))),
         LiveProperty(caldav("max-attendees-per-instance"), is_calendar, fixed(str(MAX_ATTENDEES))),
         LiveProperty(TRANSPARENCY, is_calendar, schedule_calendar_transp, protected=False, validate=check_transparency),
+        LiveProperty(COLOR, is_calendar, no_default, protected=False, validate=check_color),
+        LiveProperty(ORDER, is_calendar, no_default, protected=False, validate=check_order),
     ):
         registry.add_property(prop)

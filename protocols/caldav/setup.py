@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protocols.caldav import properties, reports
 from protocols.caldav.caldata import CALENDAR_DATA, calendar_data
-from protocols.caldav.mkcalendar import mkcalendar
+from protocols.caldav.mkcalendar import check_location, mkcalendar
 from protocols.caldav.objects import prepare_calendar_object
 from protocols.caldav.properties import CALENDAR_KIND, caldav
 from protocols.caldav.provision import default_calendars, provisioner
@@ -24,6 +24,7 @@ def register(registry: DavRegistry, max_item_bytes: int, calendar_name: str, tas
     properties.register(registry, max_item_bytes)
     reports.register(registry)
     registry.add_method("MKCALENDAR", mkcalendar, unmapped)
+    registry.location_checks[CALENDAR_KIND] = check_location
     registry.item_preparers[CALENDAR_KIND] = prepare_calendar_object
     registry.uid_conflict_conditions[CALENDAR_KIND] = caldav("no-uid-conflict")
     registry.add_property(LiveProperty(CALENDAR_DATA, is_calendar_object, calendar_data, needs_body=True))

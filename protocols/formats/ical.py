@@ -5,15 +5,25 @@ The work is split by concern into ``ical_parse`` (bytes to objects, per-object t
 (§9.9 tests, recurrence, spans) and ``ical_output`` (expand, limit-recurrence-set, select, free/busy); this
 module adds the calendar-object rules of RFC 4791 §4.1 and is the one to import.
 
-Floating date-times and DATEs are read in the zone the caller passes (the collection's); the index, which
-cannot know that zone, widens their spans by FLOATING_SLACK instead.
+Choices where the RFCs leave room, and why:
+
+- Floating date-times and DATEs are read in the zone the caller passes (the collection's). The index cannot know
+  that zone (it may change), so their spans are widened by a day on each side, more than any UTC offset.
+- A TZID without a VTIMEZONE is accepted: an IANA name or a Windows name means that zone, anything else is read
+  as floating, i.e. in the collection's zone (see ical_parse for the order of lookups).
+- METHOD is refused (RFC 4791 §4.1 says MUST NOT); importers such as vdirsyncer drop it when they split a file.
+- Overrides without a master are accepted (invitations to single instances do this); overrides with no
+  matching rule instance are simply extra instances.
+- Time values that do not parse, and RRULEs whose date filters match no date at all, are refused as
+  valid-calendar-data: they cannot be indexed, and the latter cost seconds of CPU on every query.
+- Unparseable values of other properties are kept as text: clients round-trip extensions of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 
 from icalendar import Calendar, Component
 
@@ -27,28 +37,34 @@ from protocols.formats.ical_output import (
     serialize,
 )
 from protocols.formats.ical_parse import VALID_DATA, CalendarDataError, parse_calendar, vtimezone_tzinfo
+from protocols.formats.ical_recurrence import (
+    MAX_INSTANCES_CONDITION,
+    SCAN_LIMIT,
+    RecurrenceSet,
+    epoch,
+    is_floating,
+    is_recurring_master,
+    own_instance,
+    value_of,
+)
 from protocols.formats.ical_timerange import (
     MAX_SPANS,
     OPEN_END,
     OPEN_START,
-    RecurrenceSet,
     alarm_overlaps,
     component_overlaps,
-    epoch,
     instance_spans,
-    is_floating,
-    is_recurring_master,
     merge_spans,
-    own_instance,
     property_overlaps,
     recurrence_spans,
-    value_of,
 )
 
 __all__ = [
+    "MAX_INSTANCES_CONDITION",
     "MAX_SPANS",
     "OPEN_END",
     "OPEN_START",
+    "SCAN_LIMIT",
     "CalendarDataError",
     "CalendarIndex",
     "CompSpec",
@@ -70,7 +86,6 @@ VALID_OBJECT = "valid-calendar-object-resource"
 SUPPORTED_COMPONENT = "supported-calendar-component"
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY")
 SINGLE_VALUED = ("UID", "DTSTART", "DTEND", "DUE", "DURATION", "RECURRENCE-ID")
-DATE_VALUED = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +114,9 @@ def index_calendar_object(data: bytes, allowed_components: frozenset[str]) -> tu
                 spans += recurrence_spans(RecurrenceSet(calendar, component))
             else:
                 spans += instance_spans(own_instance(component))
-    except (ValueError, TypeError, LookupError, ArithmeticError, AttributeError) as error:
-        if isinstance(error, CalendarDataError):
-            raise
+    except CalendarDataError:
+        raise
+    except (ValueError, TypeError, LookupError, ArithmeticError, AttributeError):  # from dateutil or r-i-e
         raise CalendarDataError(VALID_DATA, "the recurrence set cannot be computed") from None
     index = CalendarIndex(str(components[0]["UID"]), str(components[0].name), merge_spans(spans))
     return calendar, index
@@ -138,15 +153,11 @@ def _checked_components(calendar: Calendar, allowed: frozenset[str]) -> list[Com
 
 
 def _check_values(component: Component) -> None:
-    """Time properties are single and of the right type, and a VEVENT has a DTSTART (RFC 5545 §3.6.1)."""
+    """Time properties appear once (parse_calendar checked their types), and a VEVENT has a DTSTART (RFC 5545
+    §3.6.1)."""
     for name in SINGLE_VALUED:
         if isinstance(component.get(name), list):
             raise CalendarDataError(VALID_DATA, f"{name} appears more than once in a {component.name}")
-    for name in DATE_VALUED:
-        if name in component and not isinstance(value_of(component, name), date):
-            raise CalendarDataError(VALID_DATA, f"{name} must be a DATE or DATE-TIME")
-    if "DURATION" in component and not isinstance(value_of(component, "DURATION"), timedelta):
-        raise CalendarDataError(VALID_DATA, "DURATION must be a duration")
     if component.name == "VEVENT" and "DTSTART" not in component:
         raise CalendarDataError(VALID_DATA, "a VEVENT needs a DTSTART")
 

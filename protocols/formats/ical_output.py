@@ -12,19 +12,16 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Calendar, Component, FreeBusy
-from icalendar.prop import vDDDLists, vDDDTypes, vText
+from icalendar.parser import Parameters
+from icalendar.prop import vDDDLists, vDDDTypes, vPeriod, vText
 
+from protocols.formats.ical_recurrence import RECURRING, Instance, epoch, moment_of, own_instance, value_of
 from protocols.formats.ical_timerange import (
-    RECURRING,
-    Instance,
     bounds,
     component_overlaps,
-    epoch,
     freebusy_values,
     interval_overlaps,
     overlapping_instances,
-    own_instance,
-    value_of,
 )
 
 PRODID = "-//groupware-gateway//CalDAV//EN"
@@ -142,7 +139,7 @@ def _in_utc(copy: Component, source: Component, zone: tzinfo) -> Component:
 
 
 def _utc_value(value: Any, zone: tzinfo) -> Any:
-    moment = getattr(value, "dt", None)
+    moment = moment_of(value)
     if isinstance(value, vDDDLists):
         return vDDDLists([_utc_value(item, zone) for item in value.dts])
     if isinstance(moment, datetime) and ("TZID" in value.params or moment.utcoffset() != timedelta(0)):
@@ -251,7 +248,9 @@ def freebusy_calendar(periods: Iterable[tuple[datetime, datetime, str]], start: 
     freebusy.add("DTEND", end.astimezone(UTC))
     for fbtype, merged in sorted(by_type.items()):
         for period in merged:
-            freebusy.add("FREEBUSY", [period], parameters={} if fbtype == "BUSY" else {"FBTYPE": fbtype})
+            prop = vPeriod(period)
+            prop.params = Parameters({} if fbtype == "BUSY" else {"FBTYPE": fbtype})  # as RFC 4791's example
+            freebusy.add("FREEBUSY", prop, encode=False)
     calendar = Calendar()
     calendar.add("VERSION", "2.0")
     calendar.add("PRODID", PRODID)

@@ -18,15 +18,15 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from icalendar import Calendar, Component, Timezone
 from icalendar.cal.component_factory import ComponentFactory
 from icalendar.parser import Parameters
 from icalendar.parser.ical.calendar import CalendarIcalParser
-from icalendar.prop import vBroken, vDDDLists, vDDDTypes
+from icalendar.prop import vBroken, vDDDLists
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 VALID_DATA = "valid-calendar-data"
@@ -43,6 +43,7 @@ TIME_PROPERTIES = frozenset(
 """A value of these that does not parse makes the object unusable for time queries, so it is refused; any
 other unparseable value is kept as text (clients round-trip their own extensions)."""
 
+FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
 ZONED_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "RDATE", "EXDATE")
 """The properties whose TZID parameter applies to their values (RFC 5545 §3.2.19)."""
 
@@ -157,7 +158,7 @@ def parse_calendar(data: bytes) -> Calendar:
         raise CalendarDataError(VALID_DATA, "expected exactly one VCALENDAR")
     calendar = components[0]
     assert isinstance(calendar, Calendar)
-    _attach_zones(calendar, parser.timezone_sources)
+    _resolve_times(calendar, parser.timezone_sources)
     return calendar
 
 
@@ -216,28 +217,76 @@ def _zone_from_source(source: str) -> tzinfo | None:
         return None
 
 
-def _attach_zones(calendar: Calendar, sources: Mapping[str, str]) -> None:
-    """Give every date-time that carries a TZID its zone; values with an unresolvable TZID stay floating."""
+def _is_date(value: Any) -> bool:
+    return isinstance(value, date)
+
+
+def _is_period(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], datetime)
+        and isinstance(value[1], (datetime, timedelta))
+    )
+
+
+VALUE_TYPES: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE"), _is_date),
+    **dict.fromkeys(("COMPLETED", "CREATED", "DTSTAMP", "LAST-MODIFIED"), _is_date),
+    "DURATION": lambda value: isinstance(value, timedelta),
+    "TRIGGER": lambda value: isinstance(value, (timedelta, datetime)),
+    "RDATE": lambda value: _is_date(value) or _is_period(value),
+    "FREEBUSY": _is_period,
+}
+"""What each time property must hold once parsed: icalendar reads "20240405/101112Z" as a period of a date and a
+time of day, say, which nothing downstream (nor icalendar's own writer) can use."""
+
+
+def _resolve_times(calendar: Calendar, sources: Mapping[str, str]) -> None:
+    """Check every time value and rule, and give each date-time that carries a TZID its zone (values with an
+    unresolvable TZID stay floating)."""
     zones: dict[str, tzinfo | None] = {}
     for top in calendar.subcomponents:
         if top.name == "VTIMEZONE":
             continue
         for component in top.walk():
-            for name in ZONED_PROPERTIES:
-                value = component.get(name)
-                for prop in value if isinstance(value, list) else [value]:
-                    tzid = getattr(prop, "params", {}).get("TZID")
-                    if not tzid:
-                        continue
-                    if tzid not in zones:
-                        zones[tzid] = resolve_zone(tzid, sources)
-                    if (zone := zones[tzid]) is not None:
-                        _localize(prop, zone)
+            _check_rules(component)
+            for name, valid in VALUE_TYPES.items():
+                for prop in all_of(component, name):
+                    if not all(valid(getattr(item, "dt", None)) for item in _items(prop)):
+                        raise CalendarDataError(VALID_DATA, f"{name} has a value of the wrong type")
+                    if name in ZONED_PROPERTIES:
+                        _apply_tzid(prop, zones, sources)
 
 
-def _localize(prop: Any, zone: tzinfo) -> None:
-    for item in prop.dts if isinstance(prop, vDDDLists) else [prop]:
-        if isinstance(item, vDDDTypes):
+def _check_rules(component: Component) -> None:
+    for name in ("RRULE", "EXRULE"):
+        for rule in all_of(component, name):
+            if str(rule.get("FREQ", [""])[0]).upper() not in FREQUENCIES:
+                raise CalendarDataError(VALID_DATA, f"{name} needs a valid FREQ")
+
+
+def all_of(component: Component, name: str) -> list[Any]:
+    """Every instance of a property; icalendar hands back a list only when the property is repeated."""
+    found = component.get(name)
+    return found if isinstance(found, list) else [] if found is None else [found]
+
+
+def _items(prop: Any) -> list[Any]:
+    return prop.dts if isinstance(prop, vDDDLists) else [prop]
+
+
+def _apply_tzid(prop: Any, zones: dict[str, tzinfo | None], sources: Mapping[str, str]) -> None:
+    tzid = prop.params.get("TZID")
+    if not tzid:
+        return
+    if not isinstance(tzid, str):  # "TZID=a,b" parses as a list
+        raise CalendarDataError(VALID_DATA, "a TZID parameter has more than one value")
+    if tzid not in zones:
+        zones[tzid] = resolve_zone(tzid, sources)
+    zone = zones[tzid]
+    if zone is not None:
+        for item in _items(prop):
             item.dt = _in_zone(item.dt, zone)
 
 

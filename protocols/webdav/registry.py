@@ -32,6 +32,8 @@ FirstLoginHook = Callable[[Store, Principal], Awaitable[None]]
 ItemPreparer = Callable[["DavContext", Collection, ItemWrite], Awaitable[ItemWrite]]
 """Validates a body bound for a collection of some kind and adds what the store indexes (uid, ...)."""
 ReportRunner = Callable[["DavContext", Resource, etree._Element], Awaitable[Response]]
+LocationCheck = Callable[["DavContext", str], None]
+"""Raises ``DavError`` when a collection of some kind may not be made at a store path (MKCOL, COPY, MOVE)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ class DavRegistry:
     """Run once per account and process before its first DAV request (e.g. default calendars)."""
     item_preparers: dict[str, ItemPreparer] = field(default_factory=dict)
     """Collection kind -> what checks and indexes a body stored there; plain collections take any bytes."""
+    location_checks: dict[str, LocationCheck] = field(default_factory=dict)
+    """Collection kind -> where it may be made or copied to, e.g. calendars only in the calendar home."""
 
     def add_method(self, name: str, handler: MethodHandler, allowed_on: Callable[[Resource], bool]) -> None:
         self.methods[name] = MethodDef(name, handler, allowed_on)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocols.webdav import properties, sync
+from protocols.webdav import acl, properties, sync
 from protocols.webdav.methods.copymove import copy, move
 from protocols.webdav.methods.delete import delete
 from protocols.webdav.methods.get import get
@@ -62,4 +62,5 @@ def webdav_registry() -> DavRegistry:
     registry.add_method("REPORT", report, lambda resource: bool(registry.reports_for(resource)))
     properties.register(registry)
     sync.register(registry)
+    acl.register(registry)
     return registry

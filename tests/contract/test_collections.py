@@ -223,3 +223,12 @@ async def test_item_put_into_missing_collection(store: Store, home: Collection) 
     with pytest.raises(NotFound):
         async with store.write() as tx:
             await tx.put_item(home.id + 1000, ItemWrite("x", b"", "text/plain"))
+
+
+async def test_a_recreated_collection_gets_a_new_id(store: Store, account: Account) -> None:
+    """Sync tokens name the collection id, so a deleted one's id must never come back."""
+    first = await make_collection(store, account.id, "calendars/alice/")
+    async with store.write() as tx:
+        await tx.delete_collection(first.path)
+    second = await make_collection(store, account.id, "calendars/alice/")
+    assert second.id != first.id

@@ -8,9 +8,10 @@ from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
 from protocols.webdav.locking import WriteTarget, check_write
 from protocols.webdav.methods.delete import is_home, remove
+from protocols.webdav.methods.put import uid_conflict
 from protocols.webdav.paths import BadPath, DavPath, destination_path
 from protocols.webdav.resources import CollectionResource, ItemResource, Resource, UnmappedResource, resolve
-from storage.api import Collection, ItemWrite, Transaction
+from storage.api import Collection, Item, ItemWrite, Transaction, UidConflict
 
 PAGE_SIZE = 500
 
@@ -86,6 +87,8 @@ async def transfer(ctx: DavContext, source: Resource, *, move: bool) -> Response
         dest = await resolve(tx, dest_path, ctx.user)
         dest_store_path = destination_store_path(source, dest_path)
         check_destination(source, dest, dest_store_path)
+        if isinstance(source, CollectionResource) and source.collection.kind in ctx.registry.location_checks:
+            ctx.registry.location_checks[source.collection.kind](ctx, dest_store_path)
         targets = [WriteTarget(dest_store_path, changes_membership=True)]
         if move:
             targets.append(WriteTarget(source.path, changes_membership=True))
@@ -107,10 +110,13 @@ async def place(
         parent = await tx.get_collection(dest_store_path.rsplit("/", 1)[0] + "/")
         if parent is None:
             raise DavError(409, "destination parent does not exist")
-        await copy_item(ctx, tx, source.collection, source.item.name, parent, dest_store_path.rsplit("/", 1)[1])
-        if move:
+        found = await tx.read_item(source.collection.id, source.item.name)
+        if found is None:
+            raise DavError(404, "source vanished")
+        if move:  # first, so that renaming inside a calendar does not clash with the source's own UID
             await tx.delete_item(source.collection.id, source.item.name)
             await tx.delete_locks(source.path)
+        await store_copy(ctx, tx, found, parent, dest_store_path.rsplit("/", 1)[1])
         return
     assert isinstance(source, CollectionResource)
     if move:
@@ -126,9 +132,19 @@ async def copy_item(
     found = await tx.read_item(source.id, name)
     if found is None:
         raise DavError(404, "source vanished")
+    await store_copy(ctx, tx, found, dest, dest_name)
+
+
+async def store_copy(
+    ctx: DavContext, tx: Transaction, found: tuple[Item, bytes], dest: Collection, dest_name: str
+) -> None:
+    """Write a copy through the destination's checks (a calendar validates it); a UID clash is a 409."""
     item, data = found
     write = ItemWrite(dest_name, data, item.content_type, item.uid, item.properties)
-    await tx.put_item(dest.id, await ctx.registry.prepare_item(ctx, dest, write))
+    try:
+        await tx.put_item(dest.id, await ctx.registry.prepare_item(ctx, dest, write))
+    except UidConflict as conflict:
+        raise uid_conflict(ctx.registry, dest, conflict) from None
 
 
 async def copy_collection(

@@ -68,6 +68,9 @@ async def make_collection(
     try:
         type_update = next((u for u in updates if u.name == dav("resourcetype")), None)
         kind = requested_kind(ctx.registry, type_update) if type_update else default_kind
+        check_location = ctx.registry.location_checks.get(kind)
+        if check_location is not None:
+            check_location(ctx, resource.path)
         properties = validate_updates(ctx, [u for u in updates if u.name != dav("resourcetype")])
     except PropertyRejected as rejection:
         return rejected(rejection, updates, response_name)

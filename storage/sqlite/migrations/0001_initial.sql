@@ -10,8 +10,9 @@ CREATE TABLE accounts (
     created REAL NOT NULL
 );
 
+-- AUTOINCREMENT: a collection id is part of its sync tokens, so a deleted collection's id is never reused.
 CREATE TABLE collections (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     path TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
