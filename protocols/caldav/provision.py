@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from gateway.auth import Principal
 from protocols.caldav.properties import CALENDAR_KIND, COMPONENT_SET, calendar_home_path, components_xml
-from protocols.webdav.xml import clark, dav, escape
+from protocols.webdav.xml import PRIVATE, clark, dav, escape
 from storage.api import Store
 
-GATEWAY_NS = "urn:x-groupware-gateway:ns"
-DEFAULTS_MADE = clark(GATEWAY_NS, "defaults-created")
+DEFAULTS_MADE = clark(PRIVATE, "defaults-created")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ def provisioner(calendars: tuple[DefaultCalendar, ...]) -> Callable[[Store, Prin
                 path = f"{home_path}{calendar.slug}/"
                 if await tx.get_collection(path) is None:
                     await tx.create_collection(home.account_id, path, CALENDAR_KIND, calendar_properties(calendar))
-            marker = f'<g:defaults-created xmlns:g="{GATEWAY_NS}">1</g:defaults-created>'
+            marker = f'<g:defaults-created xmlns:g="{PRIVATE}">1</g:defaults-created>'
             await tx.update_collection_properties(home.id, {DEFAULTS_MADE: marker}, ())
 
     return create_defaults

@@ -1,9 +1,10 @@
 """iCalendar for every protocol: parse and validate calendar objects, index their time spans, answer RFC 4791
 time-range questions, and cut calendar data to what a report asked for. No XML, HTTP or storage in here.
 
-The work is split by concern into ``ical_parse`` (bytes to objects, per-object time zones), ``ical_timerange``
-(§9.9 tests, recurrence, spans) and ``ical_output`` (expand, limit-recurrence-set, select, free/busy); this
-module adds the calendar-object rules of RFC 4791 §4.1 and is the one to import.
+The work is split by concern into ``ical_parse`` (bytes to objects, per-object time zones), ``ical_recurrence``
+(recurrence sets, bounded in cost), ``ical_timerange`` (§9.9 tests, spans) and ``ical_output`` (expand,
+limit-recurrence-set, select, free/busy); this module adds the calendar-object rules of RFC 4791 §4.1 and is the
+one to import.
 
 Choices where the RFCs leave room, and why:
 
@@ -15,7 +16,10 @@ Choices where the RFCs leave room, and why:
 - Overrides without a master are accepted (invitations to single instances do this); overrides with no
   matching rule instance are simply extra instances.
 - Time values that do not parse, and RRULEs whose date filters match no date at all, are refused as
-  valid-calendar-data: they cannot be indexed, and the latter cost seconds of CPU on every query.
+  valid-calendar-data: they cannot be indexed, and the latter cost seconds of CPU on every query. A COUNT above
+  SCAN_LIMIT is refused as max-instances (RFC 4791 §5.3.2.1). Unbounded rules, however dense, are accepted.
+- Questions are bounded instead: a query never expands more than MAX_INSTANCES instances of one object, and
+  raises CalendarDataError when it would (callers skip or hand out such an object unexpanded).
 - Unparseable values of other properties are kept as text: clients round-trip extensions of their own.
 """
 

@@ -68,7 +68,8 @@ _FOLD = re.compile(rb"\r?\n[ \t]")
 
 
 class CalendarDataError(ValueError):
-    """Refused calendar data: ``condition`` is the CalDAV precondition's local name, ``message`` is for clients."""
+    """Refused calendar data: ``condition`` is the CalDAV precondition's local name (valid-calendar-data,
+    valid-calendar-object-resource, supported-calendar-component, max-instances), ``message`` is for clients."""
 
     def __init__(self, condition: str, message: str) -> None:
         super().__init__(message)

@@ -262,6 +262,8 @@ class RecurrenceSet:
             series = self._near(_moment(start, zone), zone)
             starts = _starts_in(series, _moment(start, zone), _moment(end, zone), CHUNK, refuse=False)
             chunk_end = epoch(starts[CHUNK], zone) if len(starts) > CHUNK else end
+            if chunk_end <= start:  # a floating start in a skipped DST hour can map before the chunk's first
+                chunk_end = end
             if any(test(instance) for instance in self.generated(start, chunk_end, zone)):
                 return True
             if chunk_end >= end:

@@ -10,7 +10,7 @@ from protocols.webdav.propcontext import PropContext
 from protocols.webdav.registry import PropValue
 from protocols.webdav.requests import PropfindRequest
 from protocols.webdav.resources import CollectionResource, ItemResource, Resource
-from protocols.webdav.xml import Raw, element, escape
+from protocols.webdav.xml import PRIVATE, Raw, element, escape
 from storage.api import Transaction
 
 EMPTY: Mapping[str, str] = {}
@@ -24,12 +24,20 @@ async def prop_context(ctx: DavContext, tx: Transaction, target_path: str) -> Pr
     return PropContext(ctx.user, ctx.registry, account, used, tuple(locks))
 
 
+PRIVATE_PREFIX = "{" + PRIVATE + "}"
+
+
 def dead_properties(resource: Resource) -> Mapping[str, str]:
+    """Client-visible dead properties (the server's own bookkeeping left out)."""
     if isinstance(resource, CollectionResource):
-        return resource.collection.properties
-    if isinstance(resource, ItemResource):
-        return resource.item.properties
-    return EMPTY
+        stored = resource.collection.properties
+    elif isinstance(resource, ItemResource):
+        stored = resource.item.properties
+    else:
+        return EMPTY
+    if any(name.startswith(PRIVATE_PREFIX) for name in stored):
+        return {name: value for name, value in stored.items() if not name.startswith(PRIVATE_PREFIX)}
+    return stored
 
 
 def property_xml(name: str, value: PropValue) -> str:

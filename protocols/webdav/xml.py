@@ -18,6 +18,8 @@ CALDAV = "urn:ietf:params:xml:ns:caldav"
 CARDDAV = "urn:ietf:params:xml:ns:carddav"
 CALSERVER = "http://calendarserver.org/ns/"
 APPLE_ICAL = "http://apple.com/ns/ical/"
+PRIVATE = "urn:x-groupware-gateway:ns"
+"""Server bookkeeping kept among dead properties; never shown to or set by clients."""
 
 PREFIXES: dict[str, str] = {DAV: "D", CALDAV: "C", CARDDAV: "CR", CALSERVER: "CS", APPLE_ICAL: "A"}
 ROOT_NAMESPACES = " ".join(f'xmlns:{prefix}="{ns}"' for ns, prefix in PREFIXES.items())

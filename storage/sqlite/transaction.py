@@ -420,11 +420,14 @@ class SqliteTransaction:
         self, collection_id: int, *, component: str | None = None, start: int | None = None, end: int | None = None
     ) -> list[Item]:
         params: list[Any] = [collection_id]
-        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ?"
+        ranged = start is not None or end is not None
+        # With a time range the span index must drive the plan: the unary "+" keeps SQLite from walking the
+        # whole (collection_id, name) index to save the final sort, which would cost O(collection).
+        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE {'+' if ranged else ''}collection_id = ?"
         if component is not None:
             sql += " AND component = ?"
             params.append(component)
-        if start is not None or end is not None:
+        if ranged:
             low = start if start is not None else OPEN_START
             high = end if end is not None else OPEN_END
             sql += (

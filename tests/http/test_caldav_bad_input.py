@@ -170,23 +170,7 @@ REPORT_BODIES = {
 }
 
 
-# Requests that keep the server busy for minutes (one event loop: every other client waits too). They are not sent
-# to the shared server until the bugs reported with them are fixed.
-HANGS = {
-    "time-range-far": "filters.py: a filter time-range is not held to min-date-time/max-date-time (RFC 4791 §7.8), "
-    "and ical.component_overlaps builds every instance of the window (2.9 million for a daily rule over "
-    "0001-9999) before any() looks at the first",
-    "secondly-forever": "formats: RRULE:FREQ=SECONDLY is accepted and then costs ~1 s per hour of query window "
-    "(expand, free-busy, time-range); nothing enforces max-instances (RFC 4791 §5.3.2.1) or caps generation",
-    "secondly-huge-count": "formats: as secondly-forever, with COUNT=1000000000",
-}
-
-
-def hangs(names: list[str]) -> list[object]:
-    return [pytest.param(name, marks=pytest.mark.skip(reason=HANGS[name])) if name in HANGS else name for name in names]
-
-
-@pytest.mark.parametrize("name", hangs(list(REPORT_BODIES)))
+@pytest.mark.parametrize("name", list(REPORT_BODIES))
 def test_report_odd_bodies(alice: httpx.Client, calendar: str, name: str) -> None:
     body = REPORT_BODIES[name]
     started = time.monotonic()
@@ -255,7 +239,7 @@ ODD_OBJECTS = {
 }
 
 
-@pytest.mark.parametrize("name", hangs(list(ODD_OBJECTS)))
+@pytest.mark.parametrize("name", list(ODD_OBJECTS))
 def test_odd_calendar_objects_are_stored_or_refused_cleanly(alice: httpx.Client, name: str) -> None:
     calendar = new_calendar(alice)
     started = time.monotonic()

@@ -223,8 +223,6 @@ async def compact_account(server: LiveServer, user: str) -> None:
         async with store_.write() as tx:
             account = await tx.get_account(user)
             assert account is not None
-            calendar = await tx.get_collection(f"calendars/{user}/calendar/")
-            assert calendar is not None
             horizon = max(c.modseq for c in await tx.list_child_collections(f"calendars/{user}/"))
             await tx.compact_changes(account.id, horizon)
     finally:

@@ -10,11 +10,13 @@ from protocols.webdav.locking import WriteTarget, check_write
 from protocols.webdav.multistatus import multistatus, propstat_response
 from protocols.webdav.requests import PropertyUpdate, parse_propertyupdate
 from protocols.webdav.resources import CollectionResource, ItemResource, Resource
-from protocols.webdav.xml import dav, element
+from protocols.webdav.xml import PRIVATE, dav, element
 
 
 def check_update(ctx: DavContext, update: PropertyUpdate, *, creating: bool = False) -> None:
     """Live properties the server computes cannot be set or removed by a client; others may need a valid value."""
+    if update.name.startswith("{" + PRIVATE + "}"):
+        raise PropertyRejected(update.name, 403, dav("cannot-modify-protected-property"))
     prop = ctx.registry.properties.get(update.name)
     if prop is None:
         return
