@@ -32,6 +32,7 @@ conformance: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.propfind
+	$(BIN)/python -m bench.caldav
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

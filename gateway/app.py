@@ -15,6 +15,7 @@ from gateway.auth.basic import BasicAuthenticator
 from gateway.auth.middleware import AuthMiddleware
 from gateway.settings import Settings
 from protocols.caldav import setup as caldav
+from protocols.carddav import setup as carddav
 from protocols.webdav.context import DavLimits
 from protocols.webdav.endpoint import DavEndpoint
 from protocols.webdav.paths import DAV_PREFIX
@@ -90,6 +91,7 @@ def build_app(settings: Settings) -> GatewayApp:
     limits = DavLimits(settings.max_request_bytes, settings.max_item_bytes, settings.lock_max_timeout_seconds)
     registry = webdav_registry()
     caldav.register(registry, settings.max_item_bytes, settings.default_calendar_name, settings.default_tasklist_name)
+    carddav.register(registry, settings.max_item_bytes, settings.default_addressbook_name)
     dav = DavEndpoint(store, registry, limits)
     routes = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))

@@ -152,6 +152,10 @@ class Settings:
         default="Tasks",
         metadata=_meta("calendars.default_tasklist", "Name of the task list made at first login; empty for none."),
     )
+    default_addressbook_name: str = field(
+        default="Contacts",
+        metadata=_meta("contacts.default_addressbook", "Name of the address book made at first login; empty for none."),
+    )
 
     @property
     def effective_storage_url(self) -> str:

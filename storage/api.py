@@ -135,6 +135,17 @@ class ItemWrite:
     """Index field: the calendar component type (VEVENT, VTODO, ...) of a calendar object."""
     spans: tuple[tuple[int, int], ...] = ()
     """Index field: UTC epoch-second ``[start, end)`` spans covering every instance (a superset)."""
+    terms: tuple[tuple[str, str], ...] = ()
+    """Index field: ``(field, normalised value)`` search terms, e.g. ``("EMAIL", "jo@example.org")``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    """One indexed term to look for: equal to ``value`` or, with ``prefix``, starting with it."""
+
+    field: str
+    value: str
+    prefix: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +270,17 @@ class Transaction(Protocol):
 
     async def count_items(self, collection_id: int) -> int: ...
     async def query_items(
-        self, collection_id: int, *, component: str | None = None, start: int | None = None, end: int | None = None
+        self,
+        collection_id: int,
+        *,
+        component: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        terms: Sequence[TermMatch] = (),
     ) -> list[Item]:
-        """Candidates by index: items of ``component`` with a span overlapping ``[start, end)``. A superset of
-        the answer (the caller evaluates the exact filter on these only); cost follows the answer's size."""
+        """Candidates by index: items of ``component`` with a span overlapping ``[start, end)`` and (when terms
+        are given) carrying any of ``terms``. A superset of the answer (the caller evaluates the exact filter on
+        these only); cost follows the answer's size."""
         ...
 
     async def put_item(

@@ -15,7 +15,7 @@ from protocols.webdav.errors import DavError
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.registry import PropValue
 from protocols.webdav.resources import ItemResource, Resource
-from protocols.webdav.xml import Raw, escape
+from protocols.webdav.xml import Raw, stored_text
 
 CALENDAR_DATA = caldav("calendar-data")
 
@@ -93,11 +93,6 @@ def calendar_data_request(prop: etree._Element | None) -> dict[str, object]:
     return {CALENDAR_DATA: parse_calendar_data_request(element)}
 
 
-def xml_text(data: bytes) -> str:
-    """Stored bytes as XML text; CR is written as a character reference so CRLF survives XML parsing."""
-    return escape(data.decode("utf-8", errors="replace")).replace("\r", "&#13;")
-
-
 def transformed(resource: ItemResource, data: bytes, request: CalendarDataRequest) -> bytes:
     calendar = ical.parse_calendar(data)
     zone = floating_timezone(resource.collection)
@@ -119,4 +114,4 @@ def calendar_data(ctx: PropContext, resource: Resource) -> PropValue | None:
         # An object stored before validation tightened is handed out as it is.
         with suppress(ical.CalendarDataError):
             data = transformed(resource, data, request)
-    return Raw(xml_text(data))
+    return Raw(stored_text(data))

@@ -20,9 +20,8 @@ from protocols.caldav.properties import caldav, is_calendar, zone_by_id
 from protocols.formats import ical
 from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
-from protocols.webdav.members import item_responses
-from protocols.webdav.multistatus import propstat_response, status_response, streamed_multistatus
-from protocols.webdav.paths import BadPath, destination_path
+from protocols.webdav.multiget import multiget
+from protocols.webdav.multistatus import propstat_response, streamed_multistatus
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
 from protocols.webdav.registry import DavRegistry, ReportDef
@@ -99,51 +98,8 @@ async def query_responses(
 
 
 async def calendar_multiget(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:
-    """Hrefs are echoed exactly as sent (Evolution matches them as strings); Depth is ignored."""
     collection = calendar_of(resource)
-    request = parse_prop_request(root)
-    pctx = await report_context(ctx, collection, root)
-    names: dict[str, str] = {}
-    missing: list[str] = []
-    for element in root.findall(dav("href")):
-        href = (element.text or "").strip()
-        name = member_name(ctx, collection, href)
-        if name is None:
-            missing.append(href)
-        else:
-            names[name] = href
-    return streamed_multistatus(multiget_responses(ctx, pctx, collection, names, missing, request))
-
-
-def member_name(ctx: DavContext, collection: Collection, href: str) -> str | None:
-    """The item name an href names inside ``collection``, or None if it points anywhere else."""
-    try:
-        path = destination_path(href, ctx.header("host"))
-    except BadPath:
-        return None
-    if path.trailing_slash or path.parent_path != collection.path:
-        return None
-    return path.name
-
-
-async def multiget_responses(
-    ctx: DavContext,
-    pctx: PropContext,
-    collection: Collection,
-    names: dict[str, str],
-    missing: list[str],
-    request: PropfindRequest,
-) -> AsyncIterator[str]:
-    async with ctx.store.read() as tx:
-        items = await tx.get_items(collection.id, list(names))
-    found = {item.name for item in items}
-    async for response in item_responses(ctx, pctx, collection, items, request, hrefs=names):
-        yield response
-    for name, href in names.items():
-        if name not in found:
-            yield status_response(href, 404)
-    for href in missing:
-        yield status_response(href, 404)
+    return multiget(ctx, await report_context(ctx, collection, root), collection, root)
 
 
 async def free_busy_query(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:

@@ -6,8 +6,9 @@ from protocols.caldav import properties, reports
 from protocols.caldav.caldata import CALENDAR_DATA, calendar_data
 from protocols.caldav.mkcalendar import check_location, mkcalendar
 from protocols.caldav.objects import prepare_calendar_object
-from protocols.caldav.properties import CALENDAR_KIND, caldav
-from protocols.caldav.provision import default_calendars, provisioner
+from protocols.caldav.properties import CALENDAR_KIND, CALENDARS, caldav
+from protocols.caldav.provision import default_calendars
+from protocols.webdav.provision import provisioner
 from protocols.webdav.registry import DavRegistry, LiveProperty
 from protocols.webdav.resources import ItemResource, Resource, UnmappedResource
 
@@ -30,4 +31,4 @@ def register(registry: DavRegistry, max_item_bytes: int, calendar_name: str, tas
     registry.add_property(LiveProperty(CALENDAR_DATA, is_calendar_object, calendar_data, needs_body=True))
     calendars = default_calendars(calendar_name, tasklist_name)
     if calendars:
-        registry.first_login_hooks.append(provisioner(calendars))
+        registry.first_login_hooks.append(provisioner(CALENDARS, calendars))

@@ -145,3 +145,8 @@ def children_named(node: etree._Element, name: str) -> Iterable[etree._Element]:
 def text_of(node: etree._Element) -> str:
     """All text inside an element, stripped."""
     return "".join(str(part) for part in node.itertext()).strip()
+
+
+def stored_text(data: bytes) -> str:
+    """Stored bytes as XML text content; CR is written as a character reference so CRLF survives parsing."""
+    return escape(data.decode("utf-8", errors="replace")).replace("\r", "&#13;")

@@ -27,6 +27,7 @@ from storage.api import (
     Preconditions,
     StorageError,
     SyncTokenExpired,
+    TermMatch,
     UidConflict,
     etag_for,
     parent_of,
@@ -36,6 +37,8 @@ ITEM_COLUMNS = (
     "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties, component"
 )
 COLLECTION_COLUMNS = "id, account_id, path, kind, properties, modseq, created, modified"
+PREFIX_END = "\U0010ffff"
+"""Appended to a prefix, the exclusive upper bound of every string starting with it."""
 OPEN_START = -(2**62)
 OPEN_END = 2**62
 HOME_DEPTH = 2
@@ -400,6 +403,7 @@ class SqliteTransaction:
         item = _item(row)
         await self._run("INSERT OR REPLACE INTO bodies (item_id, data) VALUES (?, ?)", (item.id, write.data))
         await self._index_spans(item, write.spans, replacing=current is not None)
+        await self._index_terms(item, write.terms, replacing=current is not None)
         delta = item.size - (current.size if current else 0)
         await self._run("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?", (delta, account_id))
         return item, current is None
@@ -416,14 +420,30 @@ class SqliteTransaction:
                 ],
             )
 
+    async def _index_terms(self, item: Item, terms: Sequence[tuple[str, str]], *, replacing: bool) -> None:
+        if replacing:
+            await self._run("DELETE FROM item_terms WHERE item_id = ?", (item.id,))
+        if terms:
+            await self._conn.executemany(
+                "INSERT INTO item_terms (item_id, collection_id, field, value) VALUES (?, ?, ?, ?)",
+                [(item.id, item.collection_id, field, value) for field, value in terms],
+            )
+
     async def query_items(
-        self, collection_id: int, *, component: str | None = None, start: int | None = None, end: int | None = None
+        self,
+        collection_id: int,
+        *,
+        component: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        terms: Sequence[TermMatch] = (),
     ) -> list[Item]:
         params: list[Any] = [collection_id]
         ranged = start is not None or end is not None
-        # With a time range the span index must drive the plan: the unary "+" keeps SQLite from walking the
-        # whole (collection_id, name) index to save the final sort, which would cost O(collection).
-        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE {'+' if ranged else ''}collection_id = ?"
+        # With a time range or terms an index of those must drive the plan: the unary "+" keeps SQLite from
+        # walking the whole (collection_id, name) index to save the final sort, which would cost O(collection).
+        driven = ranged or bool(terms)
+        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE {'+' if driven else ''}collection_id = ?"
         if component is not None:
             sql += " AND component = ?"
             params.append(component)
@@ -437,6 +457,17 @@ class SqliteTransaction:
                 ' AND start < ? AND "end" > ?)'
             )
             params += [collection_id, low - SHORT_SPAN_SECONDS, high, low, collection_id, high, low]
+        if terms:
+            selects = []
+            lookup = "SELECT item_id FROM item_terms WHERE collection_id = ? AND field = ?"
+            for term in terms:
+                if term.prefix:
+                    selects.append(f"{lookup} AND value >= ? AND value < ?")
+                    params += [collection_id, term.field, term.value, term.value + PREFIX_END]
+                else:
+                    selects.append(f"{lookup} AND value = ?")
+                    params += [collection_id, term.field, term.value]
+            sql += f" AND id IN ({' UNION '.join(selects)})"
         return [_item(row) for row in await self._all(sql + " ORDER BY name", params)]
 
     async def _child_path(self, collection_id: int, name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.api import SHORT_SPAN_SECONDS, Collection, ItemWrite, Store
+from storage.api import SHORT_SPAN_SECONDS, Collection, ItemWrite, Store, TermMatch
 
 DAY = 86_400
 OPEN_END = 2**62
@@ -62,3 +62,29 @@ async def test_items_carry_their_component(store: Store, home: Collection) -> No
     async with store.read() as tx:
         item = await tx.get_item(home.id, "task")
     assert item is not None and item.component == "VTODO"
+
+
+async def put_terms(store: Store, collection: Collection, name: str, terms: tuple[tuple[str, str], ...]) -> None:
+    async with store.write() as tx:
+        await tx.put_item(collection.id, ItemWrite(name, name.encode(), "text/vcard", name, terms=terms))
+
+
+async def test_terms_by_equality_and_prefix(store: Store, home: Collection) -> None:
+    await put_terms(store, home, "john", (("FN", "john doe"), ("EMAIL", "jo@example.org")))
+    await put_terms(store, home, "joan", (("FN", "joan smith"), ("EMAIL", "joan@example.net")))
+    await put_terms(store, home, "mary", (("FN", "mary jones"), ("NICKNAME", "jo")))
+    assert await names(store, home, terms=[TermMatch("FN", "jo", prefix=True)]) == ["joan", "john"]
+    assert await names(store, home, terms=[TermMatch("NICKNAME", "jo")]) == ["mary"]
+    assert await names(
+        store, home, terms=[TermMatch("FN", "jo", prefix=True), TermMatch("NICKNAME", "jo", prefix=True)]
+    ) == ["joan", "john", "mary"]
+    assert await names(store, home, terms=[TermMatch("EMAIL", "jo@example.org")]) == ["john"]
+    assert await names(store, home, terms=[TermMatch("EMAIL", "nobody", prefix=True)]) == []
+
+
+async def test_terms_follow_rewrites_and_non_ascii_prefixes(store: Store, home: Collection) -> None:
+    await put_terms(store, home, "card", (("FN", "jürgen müller"),))
+    assert await names(store, home, terms=[TermMatch("FN", "jür", prefix=True)]) == ["card"]
+    await put_terms(store, home, "card", (("FN", "hans"),))
+    assert await names(store, home, terms=[TermMatch("FN", "jür", prefix=True)]) == []
+    assert await names(store, home, terms=[TermMatch("FN", "", prefix=True)]) == ["card"]
