@@ -73,14 +73,24 @@ def matches(
     return any(results) if any_of else all(results)
 
 
-async def principal_property_search(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:
-    terms = search_terms(root)
+STRUCTURE = {dav("property-search"), dav("prop"), dav("apply-to-principal-collection-set")}
+
+
+def requested_names(root: etree._Element) -> tuple[str, ...]:
+    """The ``prop`` children; python-caldav puts the names beside an empty ``prop``, so those count too."""
     prop = root.find(dav("prop"))
-    request = PropfindRequest("prop", property_names(prop) if prop is not None else ())
+    names = property_names(prop) if prop is not None else ()
+    return names or tuple(child.tag for child in root if isinstance(child.tag, str) and child.tag not in STRUCTURE)
+
+
+async def principal_property_search(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:
+    """Without any property-search (RFC 3744 wants one) every visible principal is listed: only one's own."""
+    terms = search_terms(root)
+    request = PropfindRequest("prop", requested_names(root))
     principal = PrincipalResource(principal_path(ctx.user), ctx.user)
     async with ctx.store.read() as tx:
         pctx = await prop_context(ctx, tx, principal.path)
-    found = matches(pctx, principal, terms, root.get("test", "allof") == "anyof") if terms else False
+    found = matches(pctx, principal, terms, root.get("test", "allof") == "anyof") if terms else True
     responses = [propstat_response(principal.href, render(pctx, principal, request))] if found else []
     return multistatus(responses)
 

@@ -39,3 +39,16 @@ def test_search_property_set_and_collection_set(server: LiveServer) -> None:
         )
     assert listed.status_code == 200 and "<D:displayname/>" in listed.text
     assert "<D:principal-collection-set><D:href>/dav/principals/</D:href>" in found.text
+
+
+def test_python_caldav_style_search_lists_own_principal(server: LiveServer) -> None:
+    """python-caldav sends the wanted names beside an empty prop, and lists principals without a search."""
+    body = (
+        '<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop/>'
+        "<C:calendar-home-set/><D:displayname/></D:principal-property-search>"
+    )
+    with server.client("alice") as client:
+        response = client.request("REPORT", "/", content=body)
+    assert response.status_code == 207
+    assert "<D:displayname>alice</D:displayname>" in response.text
+    assert "<C:calendar-home-set><D:href>/dav/calendars/alice/</D:href>" in response.text
