@@ -40,33 +40,11 @@ START_TIMEOUT=${START_TIMEOUT:-15}
 CST_USER=${CST_USER:-tester}
 CST_PASS=${CST_PASS:-secret}
 
-say() { printf 'caldav-server-tester-run: %s\n' "$*"; }
-die() {
-    printf 'caldav-server-tester-run: ERROR: %s\n' "$*" >&2
-    exit 2
-}
+# shellcheck source=conformance/lib.sh
+source "$ROOT/conformance/lib.sh"
 
 # --- the tools venv ----------------------------------------------------------------------------------------
-apt_install() {
-    local SUDO=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "need the Debian package(s) $*, and we are not root"
-        SUDO=(sudo)
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    "${SUDO[@]}" apt-get update -q || die "apt-get update failed"
-    "${SUDO[@]}" apt-get install -y -q "$@" || die "apt-get install $* failed"
-}
-
-command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3
-if [[ ! -x $TOOLS_VENV/bin/python ]]; then
-    "$PYTHON" -m venv --help >/dev/null 2>&1 || apt_install python3-venv
-    say "creating the tools venv $TOOLS_VENV"
-    rm -rf "$TOOLS_VENV"
-    "$PYTHON" -m venv "$TOOLS_VENV" || die "could not create $TOOLS_VENV"
-    "$TOOLS_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-fi
-TOOLS_PY=$TOOLS_VENV/bin/python
+ensure_tools_venv
 # vobject: the tester's timezone check asks the caldav library for a vobject instance; without it that check
 # reports "broken" for any server.
 if ! "$TOOLS_PY" - "$CST_VERSION" <<'PY' 2>/dev/null; then
@@ -91,82 +69,8 @@ rm -f "$RESULTS"/report.json "$RESULTS"/features.txt "$RESULTS"/tester-*.log "$R
     "$RESULTS"/REPORT.md "$SERVER_LOG"
 
 # --- the server --------------------------------------------------------------------------------------------
-SERVER_PID=
-DATA_DIR=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            say "server (pid $SERVER_PID) ignored SIGTERM, killing it"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n $DATA_DIR ]]; then rm -rf "$DATA_DIR"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Exit 0 as soon as the URL answers anything HTTP at all (401 and 404 included).
-probe() {
-    "$TOOLS_PY" - "$1" <<'PY' 2>/dev/null
-import sys
-import urllib.error
-import urllib.request
-
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass
-except Exception:
-    sys.exit(1)
-PY
-}
-
-LOCAL=1
-if [[ -n ${CST_URL:-} ]]; then
-    URL=$CST_URL
-    LOCAL=0
-    say "using the already running server at $URL"
-else
-    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
-    PORT=$("$TOOLS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-        die "could not pick a free port"
-    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cst-gateway.XXXXXX")
-    # The bare base URL: the tester has to discover principal, home and calendars by itself.
-    URL=http://127.0.0.1:$PORT/
-
-    if ! out=$(printf '%s\n' "$CST_PASS" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$CST_USER" 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "could not create user $CST_USER with: $GATEWAY --data-dir $DATA_DIR user add $CST_USER"
-    fi
-
-    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
-    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
-    SERVER_PID=$!
-
-    deadline=$((SECONDS + START_TIMEOUT))
-    until probe "$URL"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            status=0
-            wait "$SERVER_PID" || status=$?
-            SERVER_PID=
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server exited (status $status) before answering; see $HERE/results/server.log"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
-        fi
-        sleep 0.25
-    done
-    say "server is up (pid $SERVER_PID)"
-fi
+# The bare base URL: the tester has to discover principal, home and calendars by itself.
+connect_gateway "${CST_URL:-}" "$TOOLS_PY" "$CST_USER" "$CST_PASS" cst-gateway
 
 # --- the tester --------------------------------------------------------------------------------------------
 run_tester() { # format output-file log-file -> exit status of the tester

@@ -30,11 +30,8 @@ LITMUS_USER=litmus
 LITMUS_PASS=secret
 START_TIMEOUT=${START_TIMEOUT:-15}
 
-say() { printf 'litmus-run: %s\n' "$*"; }
-die() {
-    printf 'litmus-run: ERROR: %s\n' "$*" >&2
-    exit 2
-}
+# shellcheck source=conformance/lib.sh
+source "$ROOT/conformance/lib.sh"
 
 if [[ -z ${PYTHON:-} ]]; then
     if [[ -x $ROOT/.venv/bin/python ]]; then PYTHON=$ROOT/.venv/bin/python; else PYTHON=python3; fi
@@ -59,79 +56,7 @@ mkdir -p "$RESULTS"
 rm -f "$LOG" "$RESULTS/debug.log" "$RESULTS/child.log"
 
 # --- the server --------------------------------------------------------------------------------------------
-SERVER_PID=
-DATA_DIR=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            say "server (pid $SERVER_PID) ignored SIGTERM, killing it"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n $DATA_DIR ]]; then rm -rf "$DATA_DIR"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Exit 0 as soon as the URL answers anything HTTP at all (401 and 404 included).
-probe() {
-    "$PYTHON" - "$1" <<'PY' 2>/dev/null
-import sys
-import urllib.error
-import urllib.request
-
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass
-except Exception:
-    sys.exit(1)
-PY
-}
-
-if [[ -n ${LITMUS_URL:-} ]]; then
-    URL=$LITMUS_URL
-    say "using the already running server at $URL"
-else
-    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
-    PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-        die "could not pick a free port"
-    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/litmus-gateway.XXXXXX")
-    URL=http://127.0.0.1:$PORT/dav/files/$LITMUS_USER/
-
-    if ! out=$(printf '%s\n' "$LITMUS_PASS" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$LITMUS_USER" 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "could not create user $LITMUS_USER with: $GATEWAY --data-dir $DATA_DIR user add $LITMUS_USER"
-    fi
-
-    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
-    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
-    SERVER_PID=$!
-
-    deadline=$((SECONDS + START_TIMEOUT))
-    until probe "http://127.0.0.1:$PORT/"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            status=0
-            wait "$SERVER_PID" || status=$?
-            SERVER_PID=
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server exited (status $status) before answering; see $HERE/results/server.log"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
-        fi
-        sleep 0.25
-    done
-    say "server is up (pid $SERVER_PID)"
-fi
+connect_gateway "${LITMUS_URL:-}" "$PYTHON" "$LITMUS_USER" "$LITMUS_PASS" litmus-gateway "dav/files/$LITMUS_USER/"
 
 # --- litmus ------------------------------------------------------------------------------------------------
 say "running litmus ($TESTS) against $URL, timeout ${LITMUS_TIMEOUT}s (log: $HERE/results/litmus.log)"
@@ -145,7 +70,7 @@ litmus_status=0
 # litmus prints per test "\r NN. name....... \r NN. name....... RESULT", RESULT being pass, FAIL (context),
 # SKIPPED, XFAIL or, after "WARNING: ..." lines, a continuation line of dots then the result; a FAIL context may
 # span several lines. Each group ends with "<- summary for `group': of N tests run: P passed, F failed. X%".
-"$PYTHON" - "$LOG" "$EXPECTED" "$TESTS" "$litmus_status" "$LITMUS_TIMEOUT" <<'PY'
+run_judge "$PYTHON" "$LOG" "$EXPECTED" "$TESTS" "$litmus_status" "$LITMUS_TIMEOUT" <<'PY'
 import re
 import sys
 
@@ -159,12 +84,7 @@ ALL_SKIPPED = re.compile(r"^<- all tests skipped for `([^']+)'\.")
 TEST = re.compile(r"^\s*(\d+)\. (\S+?)\.* (.*)$")
 CONTINUATION = re.compile(r"^    \.{22} (.*)$")
 
-expected: set[str] = set()
-with open(expected_path, encoding="utf-8") as handle:
-    for line in handle:
-        name = line.split("#", 1)[0].strip()
-        if name:
-            expected.add(name)
+expected: set[str] = read_expected_failures(expected_path)
 
 with open(log_path, encoding="utf-8", errors="replace") as handle:
     text = handle.read()

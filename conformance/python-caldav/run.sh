@@ -34,11 +34,8 @@ START_TIMEOUT=${START_TIMEOUT:-15}
 PYCALDAV_USER=${PYCALDAV_USER:-pycaldav}
 PYCALDAV_PASS=${PYCALDAV_PASS:-secret}
 
-say() { printf 'python-caldav-run: %s\n' "$*"; }
-die() {
-    printf 'python-caldav-run: ERROR: %s\n' "$*" >&2
-    exit 2
-}
+# shellcheck source=conformance/lib.sh
+source "$ROOT/conformance/lib.sh"
 
 # --- a python with caldav ----------------------------------------------------------------------------------
 has_caldav() { "$1" -c 'import caldav, icalendar' >/dev/null 2>&1; }
@@ -71,79 +68,7 @@ mkdir -p "$RESULTS"
 rm -f "$LOG" "$RESULTS/http.log" "$SERVER_LOG"
 
 # --- the server --------------------------------------------------------------------------------------------
-SERVER_PID=
-DATA_DIR=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            say "server (pid $SERVER_PID) ignored SIGTERM, killing it"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n $DATA_DIR ]]; then rm -rf "$DATA_DIR"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Exit 0 as soon as the URL answers anything HTTP at all (401 and 404 included).
-probe() {
-    "$PYTHON" - "$1" <<'PY' 2>/dev/null
-import sys
-import urllib.error
-import urllib.request
-
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass
-except Exception:
-    sys.exit(1)
-PY
-}
-
-if [[ -n ${PYCALDAV_URL:-} ]]; then
-    URL=$PYCALDAV_URL
-    say "using the already running server at $URL"
-else
-    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
-    PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-        die "could not pick a free port"
-    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pycaldav-gateway.XXXXXX")
-    URL=http://127.0.0.1:$PORT/
-
-    if ! out=$(printf '%s\n' "$PYCALDAV_PASS" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$PYCALDAV_USER" 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "could not create user $PYCALDAV_USER with: $GATEWAY --data-dir $DATA_DIR user add $PYCALDAV_USER"
-    fi
-
-    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
-    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
-    SERVER_PID=$!
-
-    deadline=$((SECONDS + START_TIMEOUT))
-    until probe "$URL"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            status=0
-            wait "$SERVER_PID" || status=$?
-            SERVER_PID=
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server exited (status $status) before answering; see $HERE/results/server.log"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -n 20 "$SERVER_LOG" >&2 || true
-            die "the server did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
-        fi
-        sleep 0.25
-    done
-    say "server is up (pid $SERVER_PID)"
-fi
+connect_gateway "${PYCALDAV_URL:-}" "$PYTHON" "$PYCALDAV_USER" "$PYCALDAV_PASS" pycaldav-gateway
 
 # --- the drive ---------------------------------------------------------------------------------------------
 say "driving python caldav ($("$PYTHON" -c 'import caldav; print(caldav.__version__)')) against $URL" \
@@ -155,17 +80,12 @@ drive_status=${PIPESTATUS[0]}
 set -e
 
 # --- verdict -----------------------------------------------------------------------------------------------
-"$PYTHON" - "$LOG" "$EXPECTED" "$drive_status" "$DRIVE_TIMEOUT" <<'PY'
+run_judge "$PYTHON" "$LOG" "$EXPECTED" "$drive_status" "$DRIVE_TIMEOUT" <<'PY'
 import re
 import sys
 
 log_path, expected_path, status, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-expected: set[str] = set()
-with open(expected_path, encoding="utf-8") as handle:
-    for line in handle:
-        name = line.split("#", 1)[0].strip()
-        if name:
-            expected.add(name)
+expected: set[str] = read_expected_failures(expected_path)
 text = open(log_path, encoding="utf-8", errors="replace").read()
 steps = re.findall(r"^(PASS|FAIL|SKIP) ([\w-]+)", text, re.M)
 final = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", text, re.M)

@@ -1,0 +1,165 @@
+# shellcheck shell=bash
+# Shared helpers of the conformance runners (conformance/*/run.sh): messages, Debian packages, the tools venv,
+# and a throw-away gateway on a free loopback port that is stopped (by its PID only) when the runner exits.
+#
+# Source it after setting ROOT (the repository), HERE (conformance/<suite>), SERVER_LOG, GATEWAY and
+# START_TIMEOUT. Messages are prefixed with "<suite>-run:". Functions that start or find things set globals:
+# PORT, DATA_DIR, SERVER_PID (start_gateway), URL and LOCAL (connect_gateway), TOOLS_PY (ensure_tools_venv).
+
+# shellcheck disable=SC2154 # ROOT, HERE, SERVER_LOG, GATEWAY and START_TIMEOUT come from the sourcing runner.
+
+SERVER_PID=
+DATA_DIR=
+CLEANUP_PATHS=() # further temporary paths the runner wants removed on exit
+
+# Print a progress message, prefixed with the suite name.
+say() { printf '%s-run: %s\n' "${HERE##*/}" "$*"; }
+
+# Print an error and exit 2 (the run could not be set up).
+die() {
+    printf '%s-run: ERROR: %s\n' "${HERE##*/}" "$*" >&2
+    exit 2
+}
+
+# Install Debian packages with apt-get (through sudo when not root); dies when that is impossible.
+apt_install() {
+    local SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "need the Debian package(s) $*, and we are not root"
+        SUDO=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -q || die "apt-get update failed"
+    "${SUDO[@]}" apt-get install -y -q "$@" || die "apt-get install $* failed"
+}
+
+# Make sure the tools venv $TOOLS_VENV exists (created with $PYTHON, installing python3/python3-venv when
+# missing) and set TOOLS_PY to its python.
+ensure_tools_venv() {
+    command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3
+    if [[ ! -x $TOOLS_VENV/bin/python ]]; then
+        "$PYTHON" -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+        say "creating the tools venv $TOOLS_VENV"
+        rm -rf "$TOOLS_VENV"
+        "$PYTHON" -m venv "$TOOLS_VENV" || die "could not create $TOOLS_VENV"
+        "$TOOLS_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+    fi
+    # shellcheck disable=SC2034 # used by the sourcing runner
+    TOOLS_PY=$TOOLS_VENV/bin/python
+}
+
+# Stop the server this runner started (SERVER_PID only): SIGTERM, up to 5 s grace, then SIGKILL.
+stop_server() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            say "server (pid $SERVER_PID) ignored SIGTERM, killing it"
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+
+# EXIT trap: stop the server, remove its data dir and the paths in CLEANUP_PATHS.
+cleanup() {
+    stop_server
+    if [[ -n $DATA_DIR ]]; then rm -rf "$DATA_DIR"; fi
+    if ((${#CLEANUP_PATHS[@]})); then rm -rf "${CLEANUP_PATHS[@]}"; fi
+}
+
+# Run cleanup on exit, and exit 130/143 on SIGINT/SIGTERM (which runs it too).
+install_cleanup_traps() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# probe PYTHON URL: exit 0 as soon as the URL answers anything HTTP at all (401 and 404 included).
+probe() {
+    "$1" - "$2" <<'PY' 2>/dev/null
+import sys
+import urllib.error
+import urllib.request
+
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+except Exception:
+    sys.exit(1)
+PY
+}
+
+# start_gateway PYTHON USER PASS TMP_PREFIX: pick a free loopback PORT, make a temporary DATA_DIR
+# ($TMPDIR/TMP_PREFIX.XXXXXX), add USER (password PASS on stdin), start `gateway serve` in the background
+# (SERVER_PID, output in SERVER_LOG) and wait up to START_TIMEOUT seconds until it answers; dies (showing the
+# server log's tail) when any of that fails.
+start_gateway() {
+    local python=$1 user=$2 pass=$3 prefix=$4 out status deadline
+    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
+    PORT=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+        die "could not pick a free port"
+    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+
+    if ! out=$(printf '%s\n' "$pass" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$user" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "could not create user $user with: $GATEWAY --data-dir $DATA_DIR user add $user"
+    fi
+
+    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
+    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
+    SERVER_PID=$!
+
+    deadline=$((SECONDS + START_TIMEOUT))
+    until probe "$python" "http://127.0.0.1:$PORT/"; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            status=0
+            wait "$SERVER_PID" || status=$?
+            SERVER_PID=
+            tail -n 20 "$SERVER_LOG" >&2 || true
+            die "the server exited (status $status) before answering; see $HERE/results/server.log"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail -n 20 "$SERVER_LOG" >&2 || true
+            die "the server did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
+        fi
+        sleep 0.25
+    done
+    say "server is up (pid $SERVER_PID)"
+}
+
+# connect_gateway EXISTING_URL PYTHON USER PASS TMP_PREFIX [URL_PATH]: install the cleanup traps, then use the
+# already running server at EXISTING_URL when it is not empty (LOCAL=0), else start one with start_gateway and
+# set URL to http://127.0.0.1:$PORT/URL_PATH (LOCAL=1).
+# shellcheck disable=SC2034 # URL and LOCAL are used by the sourcing runner
+connect_gateway() {
+    install_cleanup_traps
+    if [[ -n $1 ]]; then
+        URL=$1
+        LOCAL=0
+        say "using the already running server at $URL"
+    else
+        start_gateway "$2" "$3" "$4" "$5"
+        URL=http://127.0.0.1:$PORT/${6:-}
+        LOCAL=1
+    fi
+}
+
+# Python put before every judge script run_judge runs.
+JUDGE_PRELUDE='def read_expected_failures(path):
+    """The names listed in an expected-failures.txt file, one a line; "#" starts a comment."""
+    with open(path, encoding="utf-8") as handle:
+        return {name for name in (line.split("#", 1)[0].strip() for line in handle) if name}
+'
+
+# run_judge PYTHON ARGS... <SCRIPT: run the Python SCRIPT (stdin) with ARGS, after JUDGE_PRELUDE, which gives
+# it read_expected_failures(path); exits with the script's status.
+run_judge() {
+    local python=$1
+    shift
+    "$python" - "$@" < <(printf '%s\n' "$JUDGE_PRELUDE" && cat)
+}
