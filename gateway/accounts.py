@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storage.api import Account, NotFound, Store
 
 HOME_NAMESPACES = ("files", "calendars", "addressbooks")
@@ -12,10 +14,24 @@ def home_path(namespace: str, account_name: str) -> str:
     return f"{namespace}/{account_name}/"
 
 
-async def create_account(store: Store, name: str, password_hash: str, quota_bytes: int | None = None) -> Account:
-    """Create the account and its homes in one transaction (raises ``AlreadyExists`` for a taken name)."""
+async def create_account(
+    store: Store,
+    name: str,
+    password_hash: str,
+    quota_bytes: int | None = None,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    aliases: Sequence[str] = (),
+) -> Account:
+    """Create the account, its addresses and its homes in one transaction (``AlreadyExists`` for a taken name
+    or address)."""
     async with store.write() as tx:
         account = await tx.create_account(name, password_hash, quota_bytes)
+        if display_name:
+            await tx.set_display_name(account.id, display_name)
+        if email or aliases:
+            await tx.set_addresses(account.id, email, aliases)
         for namespace in HOME_NAMESPACES:
             await tx.create_collection(account.id, home_path(namespace, name), "collection")
         return account

@@ -80,9 +80,19 @@ async def user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = secrets.token_urlsafe(12) if args.generate_password else read_password()
     async with opened_store(settings) as store:
         try:
-            await create_account(store, name, hash_password(password), args.quota)
-        except AlreadyExists:
-            raise CommandError(f"account {name!r} already exists") from None
+            await create_account(
+                store,
+                name,
+                hash_password(password),
+                args.quota,
+                display_name=args.display_name,
+                email=args.email,
+                aliases=args.alias,
+            )
+        except AlreadyExists as exc:
+            if str(exc) == name:
+                raise CommandError(f"account {name!r} already exists") from None
+            raise CommandError(f"address {exc} belongs to another account") from None
     print(f"created account {name!r}", file=sys.stderr)
     if args.generate_password:
         print(password)
@@ -116,12 +126,36 @@ async def user_del(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def user_set(settings: Settings, args: argparse.Namespace) -> int:
+    """Change an account's display name and, when ``--email`` is given, its addresses (aliases replaced)."""
+    name = validate_account_name(args.name)
+    async with opened_store(settings) as store:
+        try:
+            async with store.write() as tx:
+                account = await tx.get_account(name)
+                if account is None:
+                    raise CommandError(f"no account {name!r}")
+                if args.display_name is not None:
+                    await tx.set_display_name(account.id, args.display_name or None)
+                if args.email is not None:
+                    await tx.set_addresses(account.id, args.email or None, args.alias)
+        except AlreadyExists as exc:
+            raise CommandError(f"address {exc} belongs to another account") from None
+    print(f"updated account {name!r}", file=sys.stderr)
+    return EXIT_OK
+
+
 async def user_list(settings: Settings, args: argparse.Namespace) -> int:
-    """One account per line: name, bytes used, quota in bytes (or ``unlimited``), tab-separated."""
+    """One account per line, tab-separated: name, bytes used, quota in bytes (or ``unlimited``), addresses
+    (primary first, comma-separated), display name."""
     async with opened_store(settings) as store, store.read() as tx:
         for account in await tx.list_accounts():
             quota = "unlimited" if account.quota_bytes is None else account.quota_bytes
-            print(f"{account.name}\t{await tx.account_usage(account.id)}\t{quota}")
+            addresses = ",".join(a.address for a in await tx.get_addresses(account.id))
+            print(
+                f"{account.name}\t{await tx.account_usage(account.id)}\t{quota}\t{addresses}\t"
+                f"{account.display_name or ''}"
+            )
     return EXIT_OK
 
 
@@ -198,6 +232,22 @@ def _add_setting_flags(parser: argparse.ArgumentParser, flags: Mapping[str, str]
             )
 
 
+def _add_identity_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--display-name", metavar="TEXT", help="the name others see (directory, invitations)")
+    parser.add_argument("--email", metavar="ADDRESS", type=_address, help="primary mail address")
+    parser.add_argument(
+        "--alias", metavar="ADDRESS", type=_address, action="append", default=[], help="another address (repeat)"
+    )
+
+
+def _address(value: str) -> str:
+    """A mail address: one @, a non-empty local part and a domain with a dot, nothing blank."""
+    local, _, domain = value.strip().rpartition("@")
+    if not local or "." not in domain or any(ch.isspace() for ch in value.strip()):
+        raise argparse.ArgumentTypeError(f"not a mail address: {value!r}")
+    return value.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="Groupware gateway: CalDAV, CardDAV, WebDAV, JMAP.")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file [GATEWAY_CONFIG]")
@@ -224,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--quota", type=_non_negative_int, metavar="BYTES", help="storage quota in bytes")
     add.add_argument("--generate-password", action="store_true", help="generate a password and print it once")
+    _add_identity_flags(add)
+    change = user.add_parser("set", help="change an account's display name or mail addresses")
+    change.add_argument("name")
+    _add_identity_flags(change)
+    change.set_defaults(handler=user_set)
     add.set_defaults(handler=user_add)
     passwd = user.add_parser("passwd", help="set an account's password (from stdin or a prompt)")
     passwd.add_argument("name")

@@ -74,6 +74,15 @@ class Account:
     password_hash: str
     quota_bytes: int | None
     created: float
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A mail address of an account; exactly one per account may be primary."""
+
+    address: str
+    primary: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +234,17 @@ class Transaction(Protocol):
     async def list_accounts(self) -> list[Account]: ...
     async def set_password(self, name: str, password_hash: str) -> None: ...
     async def delete_account(self, name: str) -> None: ...
+    async def set_display_name(self, account_id: int, display_name: str | None) -> None: ...
+    async def get_addresses(self, account_id: int) -> list[Address]:
+        """The account's addresses, primary first."""
+        ...
+
+    async def set_addresses(self, account_id: int, primary: str | None, aliases: Sequence[str]) -> None:
+        """Replace the account's addresses; raises ``AlreadyExists`` for one held by another account
+        (addresses compare case-insensitively)."""
+        ...
+
+    async def account_by_address(self, address: str) -> Account | None: ...
     async def account_usage(self, account_id: int) -> int:
         """Bytes stored by the account (bodies of its items)."""
         ...

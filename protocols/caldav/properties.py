@@ -13,7 +13,7 @@ from protocols.webdav.properties import href_xml, is_principal
 from protocols.webdav.registry import DavRegistry, LiveProperty, PropertyGetter, PropValue
 from protocols.webdav.requests import PropertyUpdate
 from protocols.webdav.resources import CollectionResource, PrincipalResource, Resource
-from protocols.webdav.xml import APPLE_ICAL, CALDAV, Raw, clark, element, escape, text_of
+from protocols.webdav.xml import APPLE_ICAL, CALDAV, Raw, clark, dav, element, escape, text_element, text_of
 
 CALENDAR_KIND = "calendar"
 CALENDARS = "calendars"
@@ -65,9 +65,11 @@ def calendar_home_set(ctx: PropContext, resource: Resource) -> PropValue | None:
 
 
 def calendar_user_address_set(ctx: PropContext, resource: Resource) -> PropValue | None:
-    """The principal's own URL; the account's mail addresses join it once accounts carry them."""
+    """The account's mail addresses, primary first (DAVx5 takes the first mailto: as the organizer), then the
+    principal URL."""
     assert isinstance(resource, PrincipalResource)
-    return href_xml(f"principals/{resource.user}/")
+    mailtos = "".join(text_element(dav("href"), f"mailto:{address}") for address in ctx.addresses)
+    return Raw(mailtos + href_xml(f"principals/{resource.user}/").xml)
 
 
 def calendar_user_type(ctx: PropContext, resource: Resource) -> PropValue | None:

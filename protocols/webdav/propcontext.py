@@ -18,6 +18,8 @@ class PropContext:
     used_bytes: int
     locks: tuple[Lock, ...]
     """Live locks on, above or below the request target."""
+    addresses: tuple[str, ...] = ()
+    """The user's mail addresses, primary first."""
     prop_requests: Mapping[str, object] = field(default_factory=dict)
     """Parsed parameters a report gave a property (e.g. calendar-data's comp/expand), by Clark name."""
 

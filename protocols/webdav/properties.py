@@ -116,7 +116,7 @@ def creationdate(ctx: PropContext, resource: Resource) -> PropValue | None:
 
 def displayname(ctx: PropContext, resource: Resource) -> PropValue | None:
     if isinstance(resource, PrincipalResource):
-        return resource.user
+        return (ctx.account.display_name if ctx.account else None) or resource.user
     if isinstance(resource, NamespaceResource):
         return resource.namespace
     return None

@@ -14,6 +14,7 @@ from storage.api import (
     NO_PRECONDITIONS,
     SHORT_SPAN_SECONDS,
     Account,
+    Address,
     AlreadyExists,
     Change,
     ChangeOp,
@@ -51,7 +52,9 @@ def subtree_upper_bound(prefix: str) -> str:
 
 
 def _account(row: sqlite3.Row) -> Account:
-    return Account(row["id"], row["name"], row["password_hash"], row["quota_bytes"], row["created"])
+    return Account(
+        row["id"], row["name"], row["password_hash"], row["quota_bytes"], row["created"], row["display_name"]
+    )
 
 
 def _collection(row: sqlite3.Row) -> Collection:
@@ -141,7 +144,7 @@ class SqliteTransaction:
         try:
             row = await self._run(
                 "INSERT INTO accounts (name, password_hash, quota_bytes, created) VALUES (?, ?, ?, ?) "
-                "RETURNING id, name, password_hash, quota_bytes, created",
+                "RETURNING *",
                 (name, password_hash, quota_bytes, time.time()),
             )
         except sqlite3.IntegrityError as exc:
@@ -171,6 +174,45 @@ class SqliteTransaction:
         row = await self._run("DELETE FROM accounts WHERE name = ? RETURNING id", (name,))
         if row is None:
             raise NotFound(name)
+
+    async def set_display_name(self, account_id: int, display_name: str | None) -> None:
+        if (
+            await self._run(
+                "UPDATE accounts SET display_name = ? WHERE id = ? RETURNING id", (display_name, account_id)
+            )
+            is None
+        ):
+            raise NotFound(str(account_id))
+
+    async def get_addresses(self, account_id: int) -> list[Address]:
+        rows = await self._all(
+            "SELECT address, is_primary FROM account_addresses WHERE account_id = ? ORDER BY is_primary DESC, address",
+            (account_id,),
+        )
+        return [Address(row["address"], bool(row["is_primary"])) for row in rows]
+
+    async def set_addresses(self, account_id: int, primary: str | None, aliases: Sequence[str]) -> None:
+        wanted = ([(primary, 1)] if primary else []) + [(alias, 0) for alias in aliases if alias != primary]
+        for address, _ in wanted:
+            holder = await self._one("SELECT account_id FROM account_addresses WHERE address = ?", (address,))
+            if holder is not None and holder[0] != account_id:
+                raise AlreadyExists(address)
+        await self._run("DELETE FROM account_addresses WHERE account_id = ?", (account_id,))
+        try:
+            for address, is_primary in wanted:
+                await self._run(
+                    "INSERT INTO account_addresses (address, account_id, is_primary) VALUES (?, ?, ?)",
+                    (address, account_id, is_primary),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists("address listed twice") from exc
+
+    async def account_by_address(self, address: str) -> Account | None:
+        row = await self._one(
+            "SELECT a.* FROM accounts a JOIN account_addresses d ON d.account_id = a.id WHERE d.address = ?",
+            (address,),
+        )
+        return _account(row) if row else None
 
     async def account_usage(self, account_id: int) -> int:
         row = await self._one("SELECT used_bytes FROM accounts WHERE id = ?", (account_id,))

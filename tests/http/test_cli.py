@@ -55,7 +55,7 @@ async def test_user_lifecycle(tmp_path: Path) -> None:
     assert gateway(tmp_path, "user", "add", "bob", stdin="bob pw\n").returncode == 0
     listed = gateway(tmp_path, "user", "list")
     assert listed.returncode == 0
-    assert listed.stdout.splitlines() == ["alice\t0\t1000", "bob\t0\tunlimited"]
+    assert listed.stdout.splitlines() == ["alice\t0\t1000\t\t", "bob\t0\tunlimited\t\t"]
 
     changed = gateway(tmp_path, "user", "passwd", "alice", stdin="second pw\r\n")
     assert changed.returncode == 0, changed.stderr
@@ -67,7 +67,7 @@ async def test_user_lifecycle(tmp_path: Path) -> None:
     deleted = gateway(tmp_path, "user", "del", "bob")
     assert deleted.returncode == 0, deleted.stderr
     assert await stored_hash(tmp_path, "bob") is None
-    assert gateway(tmp_path, "user", "list").stdout.splitlines() == ["alice\t0\t1000"]
+    assert gateway(tmp_path, "user", "list").stdout.splitlines() == ["alice\t0\t1000\t\t"]
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,27 @@ def test_serve_runs_uvicorn_with_settings(tmp_path: Path, monkeypatch: pytest.Mo
     settings = seen["settings"]
     assert isinstance(settings, Settings)
     assert settings.data_dir == tmp_path
+
+
+def test_addresses_and_display_name(tmp_path: Path) -> None:
+    added = gateway(
+        tmp_path,
+        "user",
+        "add",
+        "alice",
+        "--email",
+        "alice@example.org",
+        "--alias",
+        "a.smith@example.org",
+        "--display-name",
+        "Alice Smith",
+        stdin="pw\n",
+    )
+    assert added.returncode == 0, added.stderr
+    taken = gateway(tmp_path, "user", "add", "eve", "--email", "ALICE@example.org", stdin="pw\n")
+    assert taken.returncode == 1 and "belongs to another account" in taken.stderr
+    assert gateway(tmp_path, "user", "add", "bob", "--email", "not-an-address", stdin="pw\n").returncode == 2
+    changed = gateway(tmp_path, "user", "set", "alice", "--email", "alice@example.net", "--display-name", "A. Smith")
+    assert changed.returncode == 0, changed.stderr
+    listed = gateway(tmp_path, "user", "list").stdout.splitlines()
+    assert listed == ["alice\t0\tunlimited\talice@example.net\tA. Smith"]
