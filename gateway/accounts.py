@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from protocols.services import directory
 from storage.api import Account, NotFound, Store
 
 HOME_NAMESPACES = ("files", "calendars", "addressbooks")
@@ -34,6 +35,8 @@ async def create_account(
             await tx.set_addresses(account.id, email, aliases)
         for namespace in HOME_NAMESPACES:
             await tx.create_collection(account.id, home_path(namespace, name), "collection")
+        account = await tx.get_account_by_id(account.id) or account
+        await directory.publish(tx, account)
         return account
 
 
@@ -47,3 +50,4 @@ async def delete_account(store: Store, name: str) -> None:
             if await tx.get_collection(home_path(namespace, name)) is not None:
                 await tx.delete_collection(home_path(namespace, name))
         await tx.delete_account(name)
+        await directory.withdraw(tx, name)

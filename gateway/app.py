@@ -16,6 +16,7 @@ from gateway.auth.middleware import AuthMiddleware
 from gateway.settings import Settings
 from protocols.caldav import setup as caldav
 from protocols.carddav import setup as carddav
+from protocols.services import directory
 from protocols.webdav.context import DavLimits
 from protocols.webdav.endpoint import DavEndpoint
 from protocols.webdav.paths import DAV_PREFIX
@@ -83,6 +84,7 @@ def build_app(settings: Settings) -> GatewayApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        await directory.rebuild(store)
         try:
             yield
         finally:

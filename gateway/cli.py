@@ -21,6 +21,7 @@ import storage
 from gateway.accounts import create_account, delete_account
 from gateway.auth.passwords import hash_password
 from gateway.settings import ConfigError, Settings, load_settings, render_settings, setting_specs, settings_reference
+from protocols.services import directory
 from storage.api import AlreadyExists, NotFound, Store
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_STARTUP = 0, 1, 2, 3
@@ -37,9 +38,10 @@ class CommandError(Exception):
 
 def validate_account_name(name: str) -> str:
     """Names become URL path segments (``/dav/files/<name>/``), so only a safe lowercase set is allowed."""
-    if not ACCOUNT_NAME.fullmatch(name):
+    if not ACCOUNT_NAME.fullmatch(name) or name == directory.SLUG:
         raise CommandError(
             f"invalid account name {name!r}: use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"
+            f" ({directory.SLUG!r} is reserved)"
         )
     return name
 
@@ -139,6 +141,7 @@ async def user_set(settings: Settings, args: argparse.Namespace) -> int:
                     await tx.set_display_name(account.id, args.display_name or None)
                 if args.email is not None:
                     await tx.set_addresses(account.id, args.email or None, args.alias)
+                await directory.publish(tx, await tx.get_account_by_id(account.id) or account)
         except AlreadyExists as exc:
             raise CommandError(f"address {exc} belongs to another account") from None
     print(f"updated account {name!r}", file=sys.stderr)
@@ -150,6 +153,8 @@ async def user_list(settings: Settings, args: argparse.Namespace) -> int:
     (primary first, comma-separated), display name."""
     async with opened_store(settings) as store, store.read() as tx:
         for account in await tx.list_accounts():
+            if account.name == directory.SYSTEM_ACCOUNT:
+                continue
             quota = "unlimited" if account.quota_bytes is None else account.quota_bytes
             addresses = ",".join(a.address for a in await tx.get_addresses(account.id))
             print(

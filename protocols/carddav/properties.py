@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protocols.services import directory
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.properties import href_xml, is_principal
 from protocols.webdav.registry import DavRegistry, LiveProperty, PropertyGetter, PropValue
@@ -38,6 +39,11 @@ def supported_address_data(ctx: PropContext, resource: Resource) -> PropValue | 
     )
 
 
+def directory_gateway(ctx: PropContext, resource: Resource) -> PropValue | None:
+    """RFC 6352 §7.2.2: where the organisation's directory is, for clients that search it (Apple)."""
+    return href_xml(directory.PATH)
+
+
 def fixed(value: str) -> PropertyGetter:
     def getter(ctx: PropContext, resource: Resource) -> PropValue | None:
         return value
@@ -48,8 +54,10 @@ def fixed(value: str) -> PropertyGetter:
 def register(registry: DavRegistry, max_item_bytes: int) -> None:
     registry.collection_types[ADDRESSBOOK_KIND] = frozenset({carddav("addressbook")})
     registry.add_compliance("addressbook")
+    registry.read_only_shared.add(directory.PATH)
     for prop in (
         LiveProperty(carddav("addressbook-home-set"), is_principal, addressbook_home_set),
+        LiveProperty(carddav("directory-gateway"), is_principal, directory_gateway),
         LiveProperty(carddav("supported-address-data"), is_addressbook, supported_address_data),
         LiveProperty(carddav("max-resource-size"), is_addressbook, fixed(str(max_item_bytes))),
     ):

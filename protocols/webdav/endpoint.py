@@ -22,6 +22,7 @@ from protocols.webdav.resources import resolve
 from storage.api import AlreadyExists, NotFound, ParentMissing, PreconditionFailed, Store
 
 log = logging.getLogger(__name__)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
 STORAGE_STATUSES: dict[type[Exception], int] = {
     PreconditionFailed: 412,
@@ -55,8 +56,9 @@ class DavEndpoint:
             path = raw_path.decode() if raw_path else quote(request.scope["path"])
             dav_path = parse_dav_path(path.split("?", 1)[0])
             ctx = DavContext(request, self.store, principal, self.registry, self.limits, dav_path)
+            shared = self.registry.read_only_shared if request.method in READ_METHODS else ()
             async with self.store.read() as tx:
-                resource = await resolve(tx, dav_path, principal.name)
+                resource = await resolve(tx, dav_path, principal.name, shared)
             if not method.allowed_on(resource):
                 allow = ", ".join(self.registry.allowed_methods(resource))
                 if not resource.exists and request.method not in ("PUT", "MKCOL", "LOCK"):

@@ -79,6 +79,8 @@ class DavRegistry:
     """Collection kind -> the precondition element answering a UID clash (e.g. CalDAV ``no-uid-conflict``)."""
     first_login_hooks: list[FirstLoginHook] = field(default_factory=list)
     """Run once per account and process before its first DAV request (e.g. default calendars)."""
+    read_only_shared: set[str] = field(default_factory=set)
+    """Collection paths every user may read and nobody may write through DAV (the directory)."""
     item_preparers: dict[str, ItemPreparer] = field(default_factory=dict)
     """Collection kind -> what checks and indexes a body stored there; plain collections take any bytes."""
     location_checks: dict[str, LocationCheck] = field(default_factory=dict)

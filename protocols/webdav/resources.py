@@ -6,6 +6,7 @@ or not it exists, so no name leaks.
 
 from __future__ import annotations
 
+from collections.abc import Collection as Container
 from dataclasses import dataclass
 
 from protocols.webdav.errors import DavError
@@ -95,8 +96,9 @@ def principal_path(user: str) -> str:
     return f"{PRINCIPALS}/{user}/"
 
 
-async def resolve(tx: Transaction, dav_path: DavPath, user: str) -> Resource:
-    """Map a normalised DAV path to a resource, refusing other users' spaces with a 404."""
+async def resolve(tx: Transaction, dav_path: DavPath, user: str, shared: Container[str] = ()) -> Resource:
+    """Map a normalised DAV path to a resource, refusing other users' spaces with a 404 (except the
+    ``shared`` collection paths, which a caller reading may pass through)."""
     segments = dav_path.segments
     if not segments:
         return RootResource("")
@@ -107,7 +109,7 @@ async def resolve(tx: Transaction, dav_path: DavPath, user: str) -> Resource:
         )
     if len(segments) == 1:
         return NamespaceResource(namespace_path(namespace), namespace)
-    if segments[1] != user:
+    if segments[1] != user and f"{namespace}/{segments[1]}/" not in shared:
         raise DavError(404, "not found")
     if namespace == PRINCIPALS:
         if len(segments) == 2:

@@ -1,0 +1,1 @@
+"""Protocol-neutral services: writes that several protocols and the CLI share."""
