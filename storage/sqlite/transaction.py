@@ -143,8 +143,7 @@ class SqliteTransaction:
     async def create_account(self, name: str, password_hash: str, quota_bytes: int | None = None) -> Account:
         try:
             row = await self._run(
-                "INSERT INTO accounts (name, password_hash, quota_bytes, created) VALUES (?, ?, ?, ?) "
-                "RETURNING *",
+                "INSERT INTO accounts (name, password_hash, quota_bytes, created) VALUES (?, ?, ?, ?) RETURNING *",
                 (name, password_hash, quota_bytes, time.time()),
             )
         except sqlite3.IntegrityError as exc:
