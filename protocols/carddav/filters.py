@@ -24,6 +24,7 @@ from typing import Literal
 
 from lxml import etree
 
+from protocols.formats.collation import unicode_casemap_key
 from protocols.formats.vcard import PropertyValue, VCard, normalise_tel, normalise_term, property_values
 from protocols.webdav.textmatch import (
     ASCII_CASEMAP,
@@ -230,24 +231,29 @@ def _param_filter_matches(param_filter: ParamFilter, params: Mapping[str, Sequen
 
 INDEXED_FIELDS = frozenset({"FN", "N", "NICKNAME", "EMAIL", "TEL", "ORG", "UID"})
 """What vcard.index_vcard stores terms for, under the property's name as ``field``: TEL as normalise_tel()
-(digits, "+" first), the others as normalise_term() (casefolded NFC, white space collapsed), N, NICKNAME and ORG
+(digits, "+" first), the others as normalise_term() (the RFC 5051 key, white space collapsed), N, NICKNAME and ORG
 one term per component and list item, the others one per instance."""
 
 PUSHDOWN_MATCH_TYPES = frozenset({"equals", "starts-with"})
 """What a B-tree answers: equality and prefix ranges (contains / ends-with would scan anyway)."""
 
-KEY_COLLATIONS = frozenset({OCTET, ASCII_CASEMAP})
-"""Collations under which equal texts always have equal index values. Not i;unicode-casemap (RFC 5051 titlecases
-and fully decomposes): under it "José" starts with "Jose", "ǅemal" with "D", fullwidth letters equal ASCII ones
-and a superscript "¹" equals "1", while their casefolded NFC (or digit) forms do not, so a term query would drop
-those cards. Pushing it down needs the index built from the RFC 5051 form instead."""
+KEY_COLLATIONS = frozenset({OCTET, ASCII_CASEMAP, UNICODE_CASEMAP})
+"""Collations whose equals / starts-with matches the index key can never miss. The key is built on the RFC 5051
+i;unicode-casemap form U, which is computed per code point (``U(a + b) == U(a) + U(b)``, no composition or
+reordering), so:
+
+- i;unicode-casemap: a match is by definition ``U(value) == U(needle)`` or ``U(value).startswith(U(needle))``.
+- i;octet and i;ascii-casemap: equal texts, or texts differing in ASCII letter case only, have equal U (U agrees
+  with i;ascii-casemap on every ASCII character), and so do the value's first ``len(needle)`` characters and the
+  needle for a prefix match. The index is then a widening (candidates equal under RFC 5051, "José" for "JOSE\u0301"),
+  never a narrowing; ``matches`` decides on the candidates.
+
+White space collapsing and the TEL digit extraction keep both equality and prefixes (see vcard.normalise_term and
+vcard.normalise_tel), so no prefix has to be cut short."""
 
 _PART_SEPARATORS = frozenset(";,")
-"""Where N, NICKNAME and ORG are cut into indexed parts: a text-match spanning one has no term to look for."""
-
-_COMPOSING_ASCII = frozenset("<=>ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-"""ASCII characters that begin a canonical composition (UnicodeData.txt: "e" + U+0301 is "é"; Q and q begin none
-but are kept here, which only shortens a prefix). Every other ASCII character is a starter nothing composes onto."""
+"""Where N, NICKNAME and ORG are cut into indexed parts: a text-match whose key holds one has no term to look for.
+Looked for in the key, not the needle: U+037E (Greek question mark) and U+FF1B (fullwidth) have ";" as their key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +270,13 @@ def index_terms(filter: Filter) -> tuple[TermQuery, ...] | None:
 
     ``anyof`` needs every prop-filter pushable (one that is not could accept a card without any term); ``allof``
     needs only one, and the cheapest is taken. A prop-filter is pushable when it names an indexed property and a
-    matching instance must satisfy a non-negated equals / starts-with text-match under i;octet or
-    i;ascii-casemap: with ``allof`` any one such text-match will do; with ``anyof`` all its text-matches must be
-    such and it must have no param-filter. Never returns an empty tuple.
+    matching instance must satisfy a non-negated equals / starts-with text-match (any supported collation): with
+    ``allof`` any one such text-match will do; with ``anyof`` all its text-matches must be such and it must have
+    no param-filter. Never returns an empty tuple.
 
-    Sound only while the index holds every term of every card: vcard.index_vcard keeps at most MAX_TERMS per card,
-    and a card cut short there can be missed.
+    Sound for the cards whose terms are all in the index: vcard.index_vcard keeps at most MAX_TERMS per card and
+    marks a card cut short with vcard.CAPPED_TERM, which the store query must add as one more candidate term
+    (reports.term_matches does).
     """
     if not filter.prop_filters:
         return None
@@ -295,13 +302,12 @@ def _prop_filter_terms(prop_filter: PropFilter) -> tuple[TermQuery, ...] | None:
 
 
 def _term(field: str, text_match: TextMatch) -> TermQuery | None:
-    """The term every matching instance's index value equals or starts with, if there is one.
+    """The term every matching instance's index value equals or starts with, if there is one (see KEY_COLLATIONS).
 
-    Under i;octet and i;ascii-casemap a matching text differs from the needle in ASCII letter case at most, which
-    casefolding undoes, so equal texts give equal terms. A prefix is safer cut short: NFC and white space
-    collapsing look at what follows ("Jose" followed by U+0301 becomes "josé"), so the prefix ends where
-    the text continues with an ASCII character (a starter nothing composes onto), or at its end when that is an
-    ASCII character nothing composes with. TEL terms are digits only and never need the cut.
+    For N, NICKNAME and ORG the match is against the whole value (components joined by ";"), the terms are its
+    parts: a needle whose key holds no separator and starts the value's key starts the key of its first part, and
+    one equal to the value's key is a value of one part. An empty key is not pushed: it would select only the
+    cards with some term, not those whose property is empty.
     """
     if (
         text_match.negate
@@ -312,22 +318,11 @@ def _term(field: str, text_match: TextMatch) -> TermQuery | None:
     needle = text_match.text
     if field == "TEL":
         value = normalise_tel(needle)
-    elif field in ("N", "NICKNAME", "ORG") and not _PART_SEPARATORS.isdisjoint(needle):
+    elif field in ("N", "NICKNAME", "ORG") and not _PART_SEPARATORS.isdisjoint(unicode_casemap_key(needle)):
         return None
-    elif text_match.match_type == "equals":
-        value = normalise_term(needle)
     else:
-        value = normalise_term(_stable_prefix(needle))
+        value = normalise_term(needle)
     return TermQuery(field, text_match.match_type, value) if value else None
-
-
-def _stable_prefix(needle: str) -> str:
-    if needle and needle[-1].isascii() and needle[-1] not in _COMPOSING_ASCII:
-        return needle
-    for end in range(len(needle) - 1, 0, -1):
-        if needle[end].isascii():
-            return needle[:end]
-    return ""
 
 
 def _cost(terms: tuple[TermQuery, ...]) -> tuple[int, int]:

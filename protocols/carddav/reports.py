@@ -58,11 +58,16 @@ def parse_limit(root: etree._Element) -> int | None:
     return value
 
 
+CAPPED = TermMatch(*vcard.CAPPED_TERM)
+"""Cards whose terms were cut at vcard.MAX_TERMS: candidates of every index search, the filter decides."""
+
+
 def term_matches(query: filters.Filter) -> list[TermMatch] | None:
+    """The store's candidate terms for a filter, None when it must read every card."""
     terms = filters.index_terms(query)
     if terms is None:
         return None
-    return [TermMatch(term.field, term.value, prefix=term.match_type == "starts-with") for term in terms]
+    return [TermMatch(term.field, term.value, prefix=term.match_type == "starts-with") for term in terms] + [CAPPED]
 
 
 async def addressbook_query(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:

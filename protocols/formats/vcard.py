@@ -23,10 +23,13 @@ Choices where the RFCs leave room, and why:
 - property_values() reads structured values (N, ADR, ORG, GENDER, CLIENTPIDMAP) both ways: ``text`` is the
   components unescaped and joined by ";" (the RFC 6350 order, so "contains" finds a family name), ``parts`` is
   every non-empty component and list item (so "starts-with" and "equals" can test each name separately).
-- Index terms: UID, FN, N (each part), NICKNAME (each), EMAIL, TEL (digits and a leading "+", fullwidth digits
-  folded, nothing after ";"), ORG (each component), normalised by normalise_term() / normalise_tel(), which
-  queries must use too. At most MAX_TERMS terms are kept, in that field order; a card with more (a mailing list
-  with hundreds of addresses) may be missed by a search answered from the index alone.
+- Index terms: UID, FN, N (each part), NICKNAME (each), EMAIL, TEL (digits and a leading "+", nothing after
+  ";"), ORG (each component), keyed by normalise_term() / normalise_tel(), which queries must use too. Both
+  start from the RFC 5051 i;unicode-casemap key (collation.unicode_casemap_key, the CardDAV default collation),
+  which is computed per code point, so a needle that equals or starts a value under that collation, or under
+  i;octet or i;ascii-casemap (whose matches it also equates), has a key equal to or starting the value's key.
+  At most MAX_TERMS terms are kept, in that field order; a card with more (a mailing list with hundreds of
+  addresses) keeps MAX_TERMS - 1 of them and the CAPPED_TERM marker instead, which index searches always include.
 - The kind is KIND, else Apple's X-ADDRESSBOOKSERVER-KIND, else "individual"; other tokens (RFC 6473
   "application", RFC 6869 "device") are kept, casefolded.
 """
@@ -37,6 +40,7 @@ import codecs
 import unicodedata
 from dataclasses import dataclass
 
+from protocols.formats.collation import unicode_casemap_key
 from protocols.formats.vcard_convert import to_v3, to_v4
 from protocols.formats.vcard_syntax import (
     SUPPORTED,
@@ -56,6 +60,7 @@ from protocols.formats.vcard_syntax import (
 )
 
 __all__ = [
+    "CAPPED_TERM",
     "MAX_TERMS",
     "SUPPORTED",
     "VALID",
@@ -76,6 +81,10 @@ __all__ = [
 ]
 
 MAX_TERMS = 200
+CAPPED_TERM = ("*capped", "")
+"""The last term of a card whose terms were cut at MAX_TERMS: a search through the index must always take the cards
+carrying it as candidates (and decide on their data), since their terms may lack the one it looks for. "*" can
+start no vCard property name, so the field is never a property's."""
 TERM_FIELDS = ("UID", "FN", "N", "NICKNAME", "EMAIL", "TEL", "ORG")
 STRUCTURED = frozenset({"N", "ADR", "ORG", "GENDER", "CLIENTPIDMAP"})
 """Properties whose value is ";"-separated components (RFC 6350 §6.2.2, §6.3.1, §6.6.4, §6.2.7, §6.7.7)."""
@@ -86,7 +95,8 @@ ALWAYS_SELECTED = frozenset({"BEGIN", "END", "VERSION", "UID"})
 
 @dataclass(frozen=True, slots=True)
 class VCardIndex:
-    """What storage keeps of an address object: ``terms`` are (field, normalised value) pairs for searches."""
+    """What storage keeps of an address object: ``terms`` are (field, normalised value) pairs for searches,
+    ending with CAPPED_TERM when there were more than MAX_TERMS."""
 
     uid: str
     version: str
@@ -150,18 +160,28 @@ def select_properties(data: bytes, names: tuple[str, ...] | None) -> bytes:
 
 
 def normalise_term(text: str) -> str:
-    """Canonical caseless form (Unicode D145, then NFC) with runs of white space as one space."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", " ".join(text.split())).casefold())
+    """The i;unicode-casemap key (RFC 5051: simple titlecase, full decomposition) with runs of white space as one
+    space and none at either end.
+
+    Collapsing runs after the key is safe for prefixes: when one key starts another, the collapsed one still
+    starts the other collapsed one (its words but the last are the other's first words, and its last starts the
+    next). Every white space character has a key that is white space only, so stripping a value first changes
+    nothing either.
+    """
+    return " ".join(unicode_casemap_key(text).split())
 
 
 def normalise_tel(text: str) -> str:
     """A phone number as its digits, with "+" when it starts with one. What follows a ";" is left out: tel: URI
-    parameters (ext=, isub=), kept as text when converted to 3.0, and iOS's wait-then-dial suffix."""
-    value = text.strip().split(";", 1)[0]
+    parameters (ext=, isub=), kept as text when converted to 3.0, and iOS's wait-then-dial suffix.
+
+    Read from the i;unicode-casemap key (fullwidth and superscript digits and U+FF0B become ASCII), so texts equal
+    under any supported collation give equal numbers, and a prefix with a digit gives a prefix of the number."""
+    value = unicode_casemap_key(text).strip().split(";", 1)[0]
     if value[:4].lower() == "tel:":
         value = value[4:]
     digits = "".join(str(unicodedata.decimal(char)) for char in value if char.isdecimal())
-    return "+" + digits if digits and value.lstrip().startswith(("+", "\uff0b")) else digits
+    return "+" + digits if digits and value.lstrip().startswith("+") else digits
 
 
 def _property_value(prop: Property) -> PropertyValue:
@@ -210,6 +230,6 @@ def _terms(card: VCard) -> tuple[tuple[str, str], ...]:
             for term in found:
                 if term:
                     terms[(field, term)] = None
-                if len(terms) >= MAX_TERMS:
-                    return tuple(terms)
+                if len(terms) > MAX_TERMS:
+                    return (*list(terms)[: MAX_TERMS - 1], CAPPED_TERM)
     return tuple(terms)

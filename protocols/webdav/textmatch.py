@@ -8,12 +8,12 @@ because UTF-8 is self-synchronising (a valid substring can only start on a chara
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from lxml import etree
+
+from protocols.formats.collation import ascii_casemap, unicode_casemap_key
 
 OCTET = "i;octet"
 ASCII_CASEMAP = "i;ascii-casemap"
@@ -26,61 +26,14 @@ class UnsupportedCollation(ValueError):
     """The client named a collation this server does not implement (CalDAV/CardDAV ``supported-collation``)."""
 
 
-_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
 def _octet(text: str) -> str:
     return text
 
 
-def _ascii_casemap(text: str) -> str:
-    """RFC 4790 §9.2: only a-z fold to A-Z; every other octet compares as itself."""
-    return text.translate(_ASCII_UPPER)
-
-
-def _simple_titlecase(char: str) -> str:
-    """The UnicodeData.txt titlecase mapping (RFC 5051 asks for that one, not SpecialCasing).
-
-    ``str.title`` applies the full mapping; where that differs from the simple one it yields several
-    characters (ß -> Ss, ﬁ -> Fi), and for exactly those characters UnicodeData.txt has no simple
-    titlecase mapping, so the character is kept as it is.
-    """
-    titled = char.title()
-    return titled if len(titled) == 1 else char
-
-
-@lru_cache(maxsize=4096)
-def _canonical_char(char: str) -> str:
-    """RFC 5051 §2 for one code point: titlecase, then the UnicodeData decomposition, repeated until stable.
-
-    Decomposition mappings from UnicodeData.txt (canonical and compatibility alike, tags dropped) are
-    applied recursively without the canonical reordering of NFKD, and Hangul syllables, which have no
-    mapping there, stay composed: both exactly as the RFC says.
-    """
-    titled = _simple_titlecase(char)
-    mapping = unicodedata.decomposition(titled)
-    if not mapping:
-        return titled
-    points = [part for part in mapping.split() if not part.startswith("<")]
-    return "".join(_canonical_char(chr(int(point, 16))) for point in points)
-
-
-def _unicode_casemap(text: str) -> str:
-    """RFC 5051 "titlecased canonicalized UTF-8".
-
-    Deliberately not ``str.casefold`` + NFKD: full case folding equates ß with "ss", which the RFC's simple
-    titlecase mapping does not, and two servers should agree on what a filter returns. The Unicode version
-    is the one Python's ``unicodedata`` carries (the RFC names none).
-    """
-    if text.isascii():
-        return _ascii_casemap(text)
-    return "".join(_canonical_char(char) for char in text)
-
-
 _COLLATIONS: dict[str, Callable[[str], str]] = {
     OCTET: _octet,
-    ASCII_CASEMAP: _ascii_casemap,
-    UNICODE_CASEMAP: _unicode_casemap,
+    ASCII_CASEMAP: ascii_casemap,
+    UNICODE_CASEMAP: unicode_casemap_key,
 }
 
 SUPPORTED_COLLATIONS: frozenset[str] = frozenset(_COLLATIONS)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from protocols.formats.vcard import (
+    CAPPED_TERM,
     MAX_TERMS,
     SUPPORTED,
     VALID,
@@ -209,7 +210,7 @@ def test_large_photo_is_fast_and_kept_as_written() -> None:
     card, index = index_vcard(data)
     elapsed = time.perf_counter() - started
     assert property_values(card, "PHOTO")[0].text == payload
-    assert index.terms == (("UID", "u1"), ("FN", "big photo"))
+    assert index.terms == (("UID", "U1"), ("FN", "BIG PHOTO"))
     assert elapsed < 0.5, elapsed  # about 16 ms on a laptop; decoding is never needed
 
 
@@ -219,13 +220,13 @@ def test_large_photo_is_fast_and_kept_as_written() -> None:
 def test_terms_answer_prefix_searches() -> None:
     found = terms(vcf("FN:John Doe", "N:Doe;John;;;", "EMAIL;TYPE=work:jo@example.org", "NICKNAME:Johnny,JD"))
     assert found == (
-        ("UID", "u1"),
-        ("FN", "john doe"),
-        ("N", "doe"),
-        ("N", "john"),
-        ("NICKNAME", "johnny"),
-        ("NICKNAME", "jd"),
-        ("EMAIL", "jo@example.org"),
+        ("UID", "U1"),
+        ("FN", "JOHN DOE"),
+        ("N", "DOE"),
+        ("N", "JOHN"),
+        ("NICKNAME", "JOHNNY"),
+        ("NICKNAME", "JD"),
+        ("EMAIL", "JO@EXAMPLE.ORG"),
     )
     needle = normalise_term("Jo")
     assert {field for field, value in found if value.startswith(needle)} == {"FN", "N", "NICKNAME", "EMAIL"}
@@ -240,12 +241,14 @@ def test_terms_structured_and_non_ascii() -> None:
             "ORG:Müller & Söhne\\, GmbH;Vertrieb",
             "FN:Zoe\u0308",  # decomposed: the same term as NFC "Zoë"
             "FN:  ZOË  ",
+            "FN:\ufb01ne \u00b9",  # compatibility forms: the ligature and the superscript decompose
         )
     )
-    assert [value for field, value in found if field == "N"] == ["weiss", "jürgen", "karl, maria", "otto", "dr."]
-    assert [value for field, value in found if field == "ORG"] == ["müller & söhne, gmbh", "vertrieb"]
-    assert [value for field, value in found if field == "FN"] == ["dr. jürgen weiss", "zoë"]
-    assert all(unicodedata.is_normalized("NFC", value) for _, value in found)
+    # RFC 5051 keys: titlecased and fully decomposed, ß kept (simple titlecase has no mapping for it)
+    assert [value for field, value in found if field == "N"] == ["WEIß", "JU\u0308RGEN", "KARL, MARIA", "OTTO", "DR."]
+    assert [value for field, value in found if field == "ORG"] == ["MU\u0308LLER & SO\u0308HNE, GMBH", "VERTRIEB"]
+    assert [value for field, value in found if field == "FN"] == ["DR. JU\u0308RGEN WEIß", "ZOE\u0308", "FINE 1"]
+    assert all(unicodedata.is_normalized("NFKD", value) for _, value in found)
 
 
 @pytest.mark.parametrize(
@@ -277,7 +280,10 @@ def test_terms_are_capped() -> None:
     data = vcf("FN:List", *(f"EMAIL:member{number}@example.org" for number in range(500)))
     found = terms(data)
     assert len(found) == MAX_TERMS
-    assert found[:2] == (("UID", "u1"), ("FN", "list"))
+    assert found[:2] == (("UID", "U1"), ("FN", "LIST"))
+    assert found[-1] == CAPPED_TERM and CAPPED_TERM not in found[:-1]
+    exactly = terms(vcf("FN:List", *(f"EMAIL:m{number}@x" for number in range(MAX_TERMS - 2))))
+    assert len(exactly) == MAX_TERMS and CAPPED_TERM not in exactly
 
 
 @pytest.mark.parametrize(
