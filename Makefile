@@ -33,6 +33,7 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.propfind
 	$(BIN)/python -m bench.caldav
+	$(BIN)/python -m bench.carddav
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

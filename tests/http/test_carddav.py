@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 
@@ -214,3 +216,35 @@ def test_address_books_only_in_the_home_and_other_users_see_nothing(server: Live
         alice.put(path + "p.vcf", content=vcard3("priv", "Private Person"), headers=VCARD)
         assert bob.get(path + "p.vcf").status_code == 404
         assert query(bob, path, "<CR:filter/>").status_code == 404
+
+
+def test_groups_of_both_styles_are_stored_as_sent_and_queryable(book: tuple[httpx.Client, str]) -> None:
+    client, path = book
+    apple = (
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:grp-apple\r\nFN:Team Apple\r\nN:Team Apple;;;;\r\n"
+        b"X-ADDRESSBOOKSERVER-KIND:group\r\nX-ADDRESSBOOKSERVER-MEMBER:urn:uuid:j1\r\nEND:VCARD\r\n"
+    )
+    v4 = (
+        b"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:grp-v4\r\nFN:Team Four\r\nKIND:group\r\nMEMBER:urn:uuid:j1\r\nEND:VCARD\r\n"
+    )
+    assert client.put(path + "apple.vcf", content=apple, headers=VCARD).status_code == 201
+    assert client.put(path + "v4.vcf", content=v4, headers=VCARD).status_code == 201
+    assert client.get(path + "apple.vcf").content == apple
+    groups = (
+        '<CR:filter test="anyof"><CR:prop-filter name="X-ADDRESSBOOKSERVER-KIND"><CR:text-match match-type="equals">'
+        'group</CR:text-match></CR:prop-filter><CR:prop-filter name="KIND"><CR:text-match match-type="equals">'
+        "group</CR:text-match></CR:prop-filter></CR:filter>"
+    )
+    assert sorted(multistatus(query(client, path, groups))) == [f"{path}apple.vcf", f"{path}v4.vcf"]
+
+
+def test_a_large_photo_survives_byte_for_byte(book: tuple[httpx.Client, str]) -> None:
+    client, path = book
+    photo = base64.b64encode(bytes(range(256)) * 6000).decode()  # ~2 MB of base64
+    folded = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
+    data = (
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:photo\r\nFN:Photo Person\r\nPHOTO;ENCODING=b;TYPE=JPEG:{folded}\r\n"
+        "END:VCARD\r\n"
+    ).encode()
+    assert client.put(path + "photo.vcf", content=data, headers=VCARD).status_code == 201
+    assert client.get(path + "photo.vcf").content == data
