@@ -18,18 +18,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from protocols.formats.ical import alarm_overlaps, component_overlaps, property_overlaps
+from protocols.webdav.filtering import Condition, FilterError, children_by_tag
 from protocols.webdav.textmatch import ASCII_CASEMAP, TextMatch, UnsupportedCollation, parse_text_match
 from protocols.webdav.xml import CALDAV, clark
 
 if TYPE_CHECKING:
     from icalendar import Calendar
 
-Condition = Literal["valid-filter", "supported-filter", "supported-collation"]
 
 FILTER = clark(CALDAV, "filter")
 COMP_FILTER = clark(CALDAV, "comp-filter")
@@ -46,14 +46,6 @@ INDEXED_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
 """Types the store records as an object's component; VTIMEZONE or VALARM never are, so never push them down."""
 
 _UTC_STAMP = re.compile(r"\d{8}T\d{6}Z")
-
-
-class FilterError(ValueError):
-    """A filter the server refuses; ``condition`` is the local name of the CalDAV precondition (§7.7, §7.8)."""
-
-    def __init__(self, condition: Condition, message: str) -> None:
-        super().__init__(message)
-        self.condition: Condition = condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +125,7 @@ def parse_filter(element: etree._Element) -> Filter:
 
 
 def _parts(element: etree._Element, allowed: set[str]) -> dict[str, list[etree._Element]]:
-    """CalDAV children of ``element`` by tag, refusing CalDAV elements that do not belong there."""
-    parts: dict[str, list[etree._Element]] = {tag: [] for tag in allowed}
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith(f"{{{CALDAV}}}"):
-            continue
-        if tag not in allowed:
-            raise FilterError("valid-filter", f"unexpected {tag} in {element.tag}")
-        parts[tag].append(child)
-    return parts
+    return children_by_tag(element, CALDAV, allowed)
 
 
 def _name(element: etree._Element) -> str:

@@ -20,14 +20,15 @@ from protocols.caldav.properties import caldav, is_calendar, zone_by_id
 from protocols.formats import ical
 from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
+from protocols.webdav.filtering import report_filter
 from protocols.webdav.multiget import multiget
 from protocols.webdav.multistatus import propstat_response, streamed_multistatus
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
 from protocols.webdav.registry import DavRegistry, ReportDef
 from protocols.webdav.requests import PropfindRequest, parse_prop_request
-from protocols.webdav.resources import CollectionResource, ItemResource, Resource
-from protocols.webdav.xml import dav
+from protocols.webdav.resources import CollectionResource, ItemResource, Resource, collection_of
+from protocols.webdav.xml import CALDAV, dav
 from storage.api import Collection, Item
 
 BATCH = 200
@@ -48,22 +49,14 @@ def query_timezone(root: etree._Element, collection: Collection) -> tzinfo:
 
 
 def calendar_of(resource: Resource) -> Collection:
-    if isinstance(resource, CollectionResource):
-        return resource.collection
-    assert isinstance(resource, ItemResource)
-    return resource.collection
+    assert isinstance(resource, CollectionResource | ItemResource)
+    return collection_of(resource)
 
 
 async def calendar_query(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:
     collection = calendar_of(resource)
     request = parse_prop_request(root)
-    filter_element = root.find(caldav("filter"))
-    if filter_element is None:
-        raise DavError(403, condition=caldav("valid-filter"))
-    try:
-        query = filters.parse_filter(filter_element)
-    except filters.FilterError as error:
-        raise DavError(403, str(error), condition=caldav(error.condition)) from None
+    query = report_filter(root, CALDAV, filters.parse_filter)
     zone = query_timezone(root, collection)
     pctx = await report_context(ctx, collection, root)
     hint = filters.index_hint(query)

@@ -26,6 +26,7 @@ from lxml import etree
 
 from protocols.formats.collation import unicode_casemap_key
 from protocols.formats.vcard import PropertyValue, VCard, normalise_tel, normalise_term, property_values
+from protocols.webdav.filtering import FilterError, children_by_tag
 from protocols.webdav.textmatch import (
     ASCII_CASEMAP,
     OCTET,
@@ -36,7 +37,6 @@ from protocols.webdav.textmatch import (
 )
 from protocols.webdav.xml import CARDDAV, clark
 
-Condition = Literal["valid-filter", "supported-filter", "supported-collation"]
 Test = Literal["anyof", "allof"]
 
 FILTER = clark(CARDDAV, "filter")
@@ -48,14 +48,6 @@ TEXT_MATCH = clark(CARDDAV, "text-match")
 _NAME = re.compile(r"[A-Za-z0-9-]+")
 """RFC 6350 §3.3 ``iana-token`` / ``x-name``: the shape of property and parameter names."""
 _GROUPED_NAME = re.compile(r"[A-Za-z0-9-]+\.[A-Za-z0-9-]+")
-
-
-class FilterError(ValueError):
-    """A filter the server refuses; ``condition`` is the local name of the CardDAV precondition (§8.6)."""
-
-    def __init__(self, condition: Condition, message: str) -> None:
-        super().__init__(message)
-        self.condition: Condition = condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +96,7 @@ def parse_filter(element: etree._Element) -> Filter:
 
 
 def _parts(element: etree._Element, allowed: set[str]) -> dict[str, list[etree._Element]]:
-    """CardDAV children of ``element`` by tag, refusing CardDAV elements that do not belong there."""
-    parts: dict[str, list[etree._Element]] = {tag: [] for tag in allowed}
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith(f"{{{CARDDAV}}}"):
-            continue
-        if tag not in allowed:
-            raise FilterError("valid-filter", f"unexpected {tag} in {element.tag}")
-        parts[tag].append(child)
-    return parts
+    return children_by_tag(element, CARDDAV, allowed)
 
 
 def _test(element: etree._Element) -> Test:

@@ -18,24 +18,23 @@ from protocols.carddav.properties import ADDRESSBOOK_KIND, carddav, is_addressbo
 from protocols.formats import vcard
 from protocols.webdav.context import DavContext
 from protocols.webdav.errors import DavError
+from protocols.webdav.filtering import report_filter
 from protocols.webdav.multiget import multiget
 from protocols.webdav.multistatus import propstat_response, status_response, streamed_multistatus
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
 from protocols.webdav.registry import DavRegistry, ReportDef
 from protocols.webdav.requests import PropfindRequest, parse_prop_request
-from protocols.webdav.resources import CollectionResource, ItemResource, Resource
-from protocols.webdav.xml import dav, element
+from protocols.webdav.resources import CollectionResource, ItemResource, Resource, collection_of
+from protocols.webdav.xml import CARDDAV, dav, element
 from storage.api import Collection, Item, TermMatch
 
 BATCH = 200
 
 
 def addressbook_of(resource: Resource) -> Collection:
-    if isinstance(resource, CollectionResource):
-        return resource.collection
-    assert isinstance(resource, ItemResource)
-    return resource.collection
+    assert isinstance(resource, CollectionResource | ItemResource)
+    return collection_of(resource)
 
 
 async def report_context(ctx: DavContext, collection: Collection, root: etree._Element) -> PropContext:
@@ -73,13 +72,7 @@ def term_matches(query: filters.Filter) -> list[TermMatch] | None:
 async def addressbook_query(ctx: DavContext, resource: Resource, root: etree._Element) -> Response:
     collection = addressbook_of(resource)
     request = parse_prop_request(root)
-    filter_element = root.find(carddav("filter"))
-    if filter_element is None:
-        raise DavError(403, condition=carddav("valid-filter"))
-    try:
-        query = filters.parse_filter(filter_element)
-    except filters.FilterError as error:
-        raise DavError(403, str(error), condition=carddav(error.condition)) from None
+    query = report_filter(root, CARDDAV, filters.parse_filter)
     limit = parse_limit(root)
     pctx = await report_context(ctx, collection, root)
     terms = term_matches(query)

@@ -88,6 +88,11 @@ class UnmappedResource(Resource):
         return self.path.endswith("/")
 
 
+def collection_of(resource: CollectionResource | ItemResource) -> Collection:
+    """The collection a report runs over: the target itself, or the one holding the target item."""
+    return resource.collection
+
+
 def namespace_path(namespace: str) -> str:
     return f"{namespace}/"
 
