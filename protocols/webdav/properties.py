@@ -138,6 +138,9 @@ def lockdiscovery(ctx: PropContext, resource: Resource) -> PropValue | None:
 
 
 def owner(ctx: PropContext, resource: Resource) -> PropValue | None:
+    """The owning user's principal; shared collections (the directory) belong to no user principal."""
+    if any(resource.path.startswith(shared) for shared in ctx.registry.read_only_shared):
+        return None
     name = resource.owner_name
     return href_xml(principal_path(name)) if name else None
 

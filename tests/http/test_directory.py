@@ -70,3 +70,13 @@ def test_nobody_writes_the_directory(server: LiveServer) -> None:
 def test_the_directory_name_is_reserved(server: LiveServer) -> None:
     result = gateway(server.data_dir, "user", "add", "directory", stdin="pw\n")
     assert result.returncode != 0 and "reserved" in result.stderr
+
+
+def test_the_directory_is_owned_by_no_user_and_is_read_only_to_everyone(server: LiveServer) -> None:
+    with server.client("alice") as client:
+        found = one(client, DIRECTORY, dav("owner"), dav("current-user-privilege-set"))
+    assert found.prop(dav("owner")) is None
+    privileges = found.prop(dav("current-user-privilege-set"))
+    assert privileges is not None
+    granted = {child[0].tag for child in privileges}
+    assert dav("read") in granted and dav("write") not in granted and dav("all") not in granted
