@@ -24,29 +24,20 @@ keeps the populated database for the next run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import math
 import random
-import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
-from lxml import etree
 
-from gateway.accounts import create_account
-from gateway.auth.passwords import hash_password
+from bench import harness
 from protocols.formats.ical import index_calendar_object
-from storage import open_store
 from storage.api import ItemWrite
-from tests.testing import live_server
 
-USER, PASSWORD = "bench", "bench-password"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 ALLOWED = frozenset({"VEVENT"})
 FIRST_DAY = date(2023, 1, 1)
@@ -56,12 +47,11 @@ PROBE_EVENTS = 20
 OPEN_SERIES = 10
 WEEK = 7 * 24 * 3600
 BATCH = 2000
-DAV_NS = "DAV:"
 NAMESPACES = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"'
 
 
 def calendar_path(size: int) -> str:
-    return f"calendars/{USER}/c{size}/"
+    return f"calendars/{harness.USER}/c{size}/"
 
 
 # --- the calendars ----------------------------------------------------------------------------------------------
@@ -156,75 +146,16 @@ CALENDAR_PROPERTIES = {
 
 async def populate(data_dir: Path, sizes: list[int]) -> None:
     """Write the calendars that are not there yet, BATCH events per transaction."""
-    store = open_store(f"sqlite:///{data_dir}/gateway.db")
-    await store.open()
-    try:
-        async with store.read() as tx:
-            account = await tx.get_account(USER)
-        if account is None:
-            account = await create_account(store, USER, await asyncio.to_thread(hash_password, PASSWORD))
+    async with harness.opened_store(data_dir) as store:
+        account = await harness.bench_account(store)
         for size in sizes:
-            async with store.read() as tx:
-                existing = await tx.get_collection(calendar_path(size))
-                if existing is not None and await tx.count_items(existing.id) == size:
-                    continue
-            started = time.perf_counter()
-            index_seconds = 0.0
-            async with store.write() as tx:
-                if existing is not None:
-                    await tx.delete_collection(calendar_path(size))
-                collection = await tx.create_collection(
-                    account.id, calendar_path(size), "calendar", CALENDAR_PROPERTIES
-                )
-            events = calendar_events(size)
-            while True:
-                chunk = [next(events, None) for _ in range(BATCH)]
-                batch = [pair for pair in chunk if pair is not None]
-                if not batch:
-                    break
-                clock = time.perf_counter()
-                writes = [indexed(name, data) for name, data in batch]
-                index_seconds += time.perf_counter() - clock
-                async with store.write() as tx:
-                    for write in writes:
-                        await tx.put_item(collection.id, write)
-            elapsed = time.perf_counter() - started
-            print(
-                f"populated {size:,} events in {elapsed:.1f} s "
-                f"(indexing {index_seconds / size * 1000:.2f} ms/event, {size / elapsed:,.0f} events/s overall)"
+            calendar = harness.Collection(
+                calendar_path(size), "calendar", CALENDAR_PROPERTIES, partial(calendar_events, size), indexed, "event"
             )
-    finally:
-        await store.close()
+            await harness.fill(store, account, size, calendar, BATCH)
 
 
 # --- the measurements -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    operation: str
-    median_ms: float
-    p90_ms: float
-    results: int
-
-
-def count_responses(response: httpx.Response) -> int:
-    """Member responses of a 207 that carry a 200 propstat (or a 404 status in a sync answer)."""
-    assert response.status_code == 207, (response.status_code, response.text[:500])
-    root = etree.fromstring(response.content)
-    return len(root.findall(f"{{{DAV_NS}}}response"))
-
-
-def timed_runs(run: Callable[[], httpx.Response], runs: int, count: Callable[[httpx.Response], int]) -> Figures:
-    durations: list[float] = []
-    results = 0
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = run()
-        durations.append(time.perf_counter() - started)
-        results = count(response)
-    ordered = sorted(durations)
-    return Figures("", statistics.median(durations) * 1000, ordered[math.ceil(len(ordered) * 0.9) - 1] * 1000, results)
 
 
 def week_query(start: date, with_data: bool) -> str:
@@ -253,27 +184,21 @@ def sync_request(token: str) -> str:
     )
 
 
-def sync_token_of(response: httpx.Response) -> str:
-    return etree.fromstring(response.content).findtext(f"{{{DAV_NS}}}sync-token") or ""
-
-
 def epoch(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
 
 
-async def store_query_figures(data_dir: Path, sizes: list[int], runs: int) -> dict[int, Figures]:
+async def store_query_figures(data_dir: Path, sizes: list[int], runs: int) -> dict[int, harness.Figures]:
     """The store's candidate lookup for the probe week alone, in process: what the index costs by itself."""
-    store = open_store(f"sqlite:///{data_dir}/gateway.db")
-    await store.open()
-    figures: dict[int, Figures] = {}
-    try:
+    figures: dict[int, harness.Figures] = {}
+    async with harness.opened_store(data_dir) as store:
         for size in sizes:
             async with store.read() as tx:
                 collection = await tx.get_collection(calendar_path(size))
             assert collection is not None
             durations: list[float] = []
             found = 0
-            for n in range(runs + 2):
+            for n in range(runs + harness.WARMUP):
                 started = time.perf_counter()
                 async with store.read() as tx:
                     found = len(
@@ -281,43 +206,18 @@ async def store_query_figures(data_dir: Path, sizes: list[int], runs: int) -> di
                             collection.id, component="VEVENT", start=epoch(PROBE_WEEK), end=epoch(PROBE_WEEK) + WEEK
                         )
                     )
-                if n >= 2:
+                if n >= harness.WARMUP:
                     durations.append(time.perf_counter() - started)
-            ordered = sorted(durations)
-            figures[size] = Figures(
-                "store query_items, probe wk",
-                statistics.median(durations) * 1000,
-                ordered[math.ceil(len(ordered) * 0.9) - 1] * 1000,
-                found,
-            )
-    finally:
-        await store.close()
+            figures[size] = harness.figures_of("store query_items, probe wk", durations, found)
     return figures
 
 
-class Bench:
+class Bench(harness.CollectionBench):
     def __init__(self, client: httpx.Client, size: int, runs: int) -> None:
-        self.client = client
+        super().__init__(client, "/dav/" + calendar_path(size), runs)
         self.size = size
-        self.runs = runs
-        self.url = "/dav/" + calendar_path(size)
 
-    def report(self, body: str, depth: str = "1") -> httpx.Response:
-        headers = {"Content-Type": "application/xml; charset=utf-8", "Depth": depth}
-        return self.client.request("REPORT", self.url, content=body, headers=headers)
-
-    def measure(
-        self,
-        operation: str,
-        run: Callable[[], httpx.Response],
-        count: Callable[[httpx.Response], int] = count_responses,
-    ) -> Figures:
-        timed_runs(run, 2, count)  # warm the caches
-        figures = timed_runs(run, self.runs, count)
-        figures.operation = operation
-        return figures
-
-    def all(self) -> list[Figures]:
+    def all(self) -> list[harness.Figures]:
         busy_week = date(2024, 6, 3)
         figures = [
             self.measure("query probe week, etags", lambda: self.report(week_query(PROBE_WEEK, False))),
@@ -329,68 +229,45 @@ class Bench:
         names = [name for name, _ in calendar_events(self.size)]
         sample = [self.url + name for name in rng.sample(names, 100)]
         figures.append(self.measure("multiget 100", lambda: self.report(multiget(sample))))
-        figures.append(self.sync_after_one_change(names))
-        propfind = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
+        name = names[-1]
         figures.append(
-            self.measure(
-                "PROPFIND depth 1 etags",
-                lambda: self.client.request("PROPFIND", self.url, content=propfind, headers={"Depth": "1"}),
-                lambda response: count_responses(response) - 1,
+            self.sync_after_one_change(
+                name,
+                lambda n: timed(name.removesuffix(".ics"), date(2024, 6, 4), 12, True, summary=f"Changed {n}"),
+                CONTENT_TYPE,
+                sync_request,
             )
         )
+        figures.append(self.propfind_etags())
         return figures
 
-    def sync_after_one_change(self, names: list[str]) -> Figures:
-        """Each run changes one event with a PUT (not timed), then syncs from the token of the previous sync."""
-        name = names[-1]
-        token = self.current_token()
-        durations: list[float] = []
-        results = 0
-        for n in range(self.runs + 2):
-            data = timed(name.removesuffix(".ics"), date(2024, 6, 4), 12, True, summary=f"Changed {n}")
-            put = self.client.put(self.url + name, content=data, headers={"Content-Type": CONTENT_TYPE})
-            assert put.status_code == 204, (put.status_code, put.text)
-            started = time.perf_counter()
-            response = self.report(sync_request(token))
-            elapsed = time.perf_counter() - started
-            token = sync_token_of(response)
-            results = count_responses(response)
-            if n >= 2:  # the first two warm the caches
-                durations.append(elapsed)
-        ordered = sorted(durations)
-        median = statistics.median(durations) * 1000
-        return Figures("sync after 1 change", median, ordered[math.ceil(len(ordered) * 0.9) - 1] * 1000, results)
 
-    def current_token(self) -> str:
-        body = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>'
-        response = self.client.request("PROPFIND", self.url, content=body, headers={"Depth": "0"})
-        return etree.fromstring(response.content).findtext(f".//{{{DAV_NS}}}sync-token") or ""
+COLUMNS = (
+    harness.Column("items", ">8"),
+    harness.Column("operation", "<26", gap="  "),
+    harness.Column("median ms", ">10", ".1f"),
+    harness.Column("p90 ms", ">8", ".1f"),
+    harness.Column("results", ">8"),
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000", help="calendar sizes, comma-separated")
-    parser.add_argument("--large", action="store_true", help="add a calendar of 100,000 events")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--data-dir", type=Path, help="keep the populated database here and reuse it")
+    parser = harness.size_parser(__doc__, "calendar", "add a calendar of 100,000 events")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.large else [])
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir: Path = args.data_dir or Path(tmp)
-        data_dir.mkdir(parents=True, exist_ok=True)
+    sizes = harness.parse_sizes(args.sizes, args.large)
+    with harness.data_directory(args.data_dir) as data_dir:
         asyncio.run(populate(data_dir, sizes))
         in_store = asyncio.run(store_query_figures(data_dir, sizes, args.runs))
-        with live_server(data_dir, {}) as server:
-            server.passwords[USER] = PASSWORD
-            with server.client(USER, timeout=600) as client:
-                print(f"\nCalDAV over loopback HTTP, {args.runs} runs each (after 2 warm-up runs)")
-                print(f"{'items':>8}  {'operation':<26} {'median ms':>10} {'p90 ms':>8} {'results':>8}")
-                for size in sizes:
-                    for figures in [*Bench(client, size, args.runs).all(), in_store[size]]:
-                        print(
-                            f"{size:>8}  {figures.operation:<26} {figures.median_ms:>10.1f} {figures.p90_ms:>8.1f}"
-                            f" {figures.results:>8}"
-                        )
+        with harness.bench_client(data_dir, timeout=600) as client:
+            harness.print_table(
+                f"\nCalDAV over loopback HTTP, {args.runs} runs each (after 2 warm-up runs)",
+                COLUMNS,
+                (
+                    (size, f.operation, f.median_ms, f.p90_ms, f.results)
+                    for size in sizes
+                    for f in [*Bench(client, size, args.runs).all(), in_store[size]]
+                ),
+            )
 
 
 if __name__ == "__main__":

@@ -29,33 +29,23 @@ keeps the populated database for the next run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import math
 import random
-import statistics
-import tempfile
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
 from lxml import etree
 
-from gateway.accounts import create_account
-from gateway.auth.passwords import hash_password
+from bench import harness
 from protocols.carddav import filters
 from protocols.formats.vcard import index_vcard
-from storage import open_store
 from storage.api import ItemWrite
-from tests.testing import live_server
 
-USER, PASSWORD = "bench", "bench-password"
 CONTENT_TYPE = "text/vcard; charset=utf-8"
 BATCH = 5000
-DAV_NS = "DAV:"
 CARDDAV_NS = "urn:ietf:params:xml:ns:carddav"
 NAMESPACES = f'xmlns:D="DAV:" xmlns:CR="{CARDDAV_NS}"'
 BROAD_PREFIX = "mar"
@@ -115,7 +105,7 @@ CITIES = [("Berlin", "10115", "Deutschland"), ("Madrid", "28014", "España"), ("
 
 
 def book_path(size: int) -> str:
-    return f"addressbooks/{USER}/b{size}/"
+    return f"addressbooks/{harness.USER}/b{size}/"
 
 
 # --- the address books ------------------------------------------------------------------------------------------
@@ -197,67 +187,16 @@ BOOK_PROPERTIES = {"{DAV:}displayname": '<D:displayname xmlns:D="DAV:">Bench</D:
 
 async def populate(data_dir: Path, sizes: list[int]) -> None:
     """Write the address books that are not there yet, BATCH cards per transaction."""
-    store = open_store(f"sqlite:///{data_dir}/gateway.db")
-    await store.open()
-    try:
-        async with store.read() as tx:
-            account = await tx.get_account(USER)
-        if account is None:
-            account = await create_account(store, USER, await asyncio.to_thread(hash_password, PASSWORD))
+    async with harness.opened_store(data_dir) as store:
+        account = await harness.bench_account(store)
         for size in sizes:
-            async with store.read() as tx:
-                existing = await tx.get_collection(book_path(size))
-                if existing is not None and await tx.count_items(existing.id) == size:
-                    continue
-            started = time.perf_counter()
-            index_seconds = 0.0
-            async with store.write() as tx:
-                if existing is not None:
-                    await tx.delete_collection(book_path(size))
-                collection = await tx.create_collection(account.id, book_path(size), "addressbook", BOOK_PROPERTIES)
-            cards = book_cards(size)
-            while True:
-                batch = [pair for pair in (next(cards, None) for _ in range(BATCH)) if pair is not None]
-                if not batch:
-                    break
-                clock = time.perf_counter()
-                writes = [indexed(name, data) for name, data in batch]
-                index_seconds += time.perf_counter() - clock
-                async with store.write() as tx:
-                    for write in writes:
-                        await tx.put_item(collection.id, write)
-            elapsed = time.perf_counter() - started
-            print(
-                f"populated {size:,} cards in {elapsed:.1f} s "
-                f"(indexing {index_seconds / size * 1000:.2f} ms/card, {size / elapsed:,.0f} cards/s overall)"
+            book = harness.Collection(
+                book_path(size), "addressbook", BOOK_PROPERTIES, partial(book_cards, size), indexed, "card"
             )
-    finally:
-        await store.close()
+            await harness.fill(store, account, size, book, BATCH)
 
 
 # --- the measurements -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    operation: str
-    median_ms: float
-    p90_ms: float
-    results: int
-    plan: str = ""
-
-
-def count_responses(response: httpx.Response) -> int:
-    """Member responses of a 207 (a 404 status in a sync answer counts too)."""
-    assert response.status_code == 207, (response.status_code, response.text[:500])
-    root = etree.fromstring(response.content)
-    return len(root.findall(f"{{{DAV_NS}}}response"))
-
-
-def figures_of(operation: str, durations: list[float], results: int, plan: str = "") -> Figures:
-    ordered = sorted(durations)
-    median = statistics.median(durations) * 1000
-    return Figures(operation, median, ordered[math.ceil(len(ordered) * 0.9) - 1] * 1000, results, plan)
 
 
 def prefix_query(prefix: str, collation: str | None) -> str:
@@ -294,43 +233,15 @@ def sync_request(token: str) -> str:
     )
 
 
-def sync_token_of(response: httpx.Response) -> str:
-    return etree.fromstring(response.content).findtext(f"{{{DAV_NS}}}sync-token") or ""
-
-
-class Bench:
+class Bench(harness.CollectionBench):
     def __init__(self, client: httpx.Client, size: int, runs: int) -> None:
-        self.client = client
+        super().__init__(client, "/dav/" + book_path(size), runs)
         self.size = size
-        self.runs = runs
-        self.url = "/dav/" + book_path(size)
-
-    def report(self, body: str, depth: str = "1") -> httpx.Response:
-        headers = {"Content-Type": "application/xml; charset=utf-8", "Depth": depth}
-        return self.client.request("REPORT", self.url, content=body, headers=headers)
 
     def reporter(self, body: str) -> Callable[[], httpx.Response]:
         return lambda: self.report(body)
 
-    def measure(
-        self,
-        operation: str,
-        run: Callable[[], httpx.Response],
-        count: Callable[[httpx.Response], int] = count_responses,
-        plan: str = "",
-    ) -> Figures:
-        durations: list[float] = []
-        results = 0
-        for n in range(self.runs + 2):
-            started = time.perf_counter()
-            response = run()
-            elapsed = time.perf_counter() - started
-            results = count(response)
-            if n >= 2:  # the first two warm the caches
-                durations.append(elapsed)
-        return figures_of(operation, durations, results, plan)
-
-    def all(self) -> list[Figures]:
+    def all(self) -> list[harness.Figures]:
         figures = []
         for prefix in (BROAD_PREFIX, NARROW_PREFIX):
             for collation, label in (("i;ascii-casemap", "ascii"), (None, "default")):
@@ -344,64 +255,44 @@ class Bench:
             last = data
         sample = [self.url + name for name in rng.sample(names, 100)]
         figures.append(self.measure("multiget 100", lambda: self.report(multiget(sample))))
-        figures.append(self.sync_after_one_change(names[-1], last))
-        propfind = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
         figures.append(
-            self.measure(
-                "PROPFIND depth 1 etags",
-                lambda: self.client.request("PROPFIND", self.url, content=propfind, headers={"Depth": "1"}),
-                lambda response: count_responses(response) - 1,
+            self.sync_after_one_change(
+                names[-1],
+                lambda n: last.replace(b"END:VCARD", f"NOTE:changed {n}\r\nEND:VCARD".encode()),
+                CONTENT_TYPE,
+                sync_request,
             )
         )
+        figures.append(self.propfind_etags())
         return figures
 
-    def sync_after_one_change(self, name: str, original: bytes) -> Figures:
-        """Each run changes one card with a PUT (not timed), then syncs from the token of the previous sync."""
-        token = self.current_token()
-        durations: list[float] = []
-        results = 0
-        for n in range(self.runs + 2):
-            data = original.replace(b"END:VCARD", f"NOTE:changed {n}\r\nEND:VCARD".encode())
-            put = self.client.put(self.url + name, content=data, headers={"Content-Type": CONTENT_TYPE})
-            assert put.status_code == 204, (put.status_code, put.text)
-            started = time.perf_counter()
-            response = self.report(sync_request(token))
-            elapsed = time.perf_counter() - started
-            token = sync_token_of(response)
-            results = count_responses(response)
-            if n >= 2:  # the first two warm the caches
-                durations.append(elapsed)
-        return figures_of("sync after 1 change", durations, results)
 
-    def current_token(self) -> str:
-        body = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>'
-        response = self.client.request("PROPFIND", self.url, content=body, headers={"Depth": "0"})
-        return etree.fromstring(response.content).findtext(f".//{{{DAV_NS}}}sync-token") or ""
+COLUMNS = (
+    harness.Column("items", ">8"),
+    harness.Column("operation", "<28", gap="  "),
+    harness.Column("plan", "<6"),
+    harness.Column("median ms", ">10", ".1f"),
+    harness.Column("p90 ms", ">8", ".1f"),
+    harness.Column("results", ">8"),
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000", help="address book sizes, comma-separated")
-    parser.add_argument("--large", action="store_true", help="add an address book of 100,000 cards")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--data-dir", type=Path, help="keep the populated database here and reuse it")
+    parser = harness.size_parser(__doc__, "address book", "add an address book of 100,000 cards")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.large else [])
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir: Path = args.data_dir or Path(tmp)
-        data_dir.mkdir(parents=True, exist_ok=True)
+    sizes = harness.parse_sizes(args.sizes, args.large)
+    with harness.data_directory(args.data_dir) as data_dir:
         asyncio.run(populate(data_dir, sizes))
-        with live_server(data_dir, {}) as server:
-            server.passwords[USER] = PASSWORD
-            with server.client(USER, timeout=600) as client:
-                print(f"\nCardDAV over loopback HTTP, {args.runs} runs each (after 2 warm-up runs)")
-                print(f"{'items':>8}  {'operation':<28} {'plan':<6} {'median ms':>10} {'p90 ms':>8} {'results':>8}")
-                for size in sizes:
-                    for figures in Bench(client, size, args.runs).all():
-                        print(
-                            f"{size:>8}  {figures.operation:<28} {figures.plan:<6} {figures.median_ms:>10.1f}"
-                            f" {figures.p90_ms:>8.1f} {figures.results:>8}"
-                        )
+        with harness.bench_client(data_dir, timeout=600) as client:
+            harness.print_table(
+                f"\nCardDAV over loopback HTTP, {args.runs} runs each (after 2 warm-up runs)",
+                COLUMNS,
+                (
+                    (size, f.operation, f.plan, f.median_ms, f.p90_ms, f.results)
+                    for size in sizes
+                    for f in Bench(client, size, args.runs).all()
+                ),
+            )
 
 
 if __name__ == "__main__":
