@@ -3,14 +3,31 @@
 # and a throw-away gateway on a free loopback port that is stopped (by its PID only) when the runner exits.
 #
 # Source it after setting ROOT (the repository), HERE (conformance/<suite>), SERVER_LOG, GATEWAY and
-# START_TIMEOUT. Messages are prefixed with "<suite>-run:". Functions that start or find things set globals:
-# PORT, DATA_DIR, SERVER_PID (start_gateway), URL and LOCAL (connect_gateway), TOOLS_PY (ensure_tools_venv).
+# START_TIMEOUT (or set those last three, with RESULTS, EXPECTED, LOG, PYTHON and TOOLS_VENV, by calling
+# runner_defaults right after sourcing it). Messages are prefixed with "<suite>-run:". Functions that start or find things set globals:
+# PORT, DATA_DIR, SERVER_PID (start_gateway), URL and LOCAL (connect_gateway), TOOLS_PY (ensure_tools_venv),
+# STEP_STATUS (run_logged_step).
 
 # shellcheck disable=SC2154 # ROOT, HERE, SERVER_LOG, GATEWAY and START_TIMEOUT come from the sourcing runner.
 
 SERVER_PID=
 DATA_DIR=
 CLEANUP_PATHS=() # further temporary paths the runner wants removed on exit
+
+# runner_defaults LOG_NAME: the usual settings of a runner, after ROOT and HERE: RESULTS ($HERE/results),
+# EXPECTED ($HERE/expected-failures.txt), LOG (results/LOG_NAME), SERVER_LOG (results/server.log), and GATEWAY,
+# PYTHON, TOOLS_VENV and START_TIMEOUT from the environment or their defaults.
+# shellcheck disable=SC2034 # used by the sourcing runner
+runner_defaults() {
+    RESULTS=$ROOT/$HERE/results
+    EXPECTED=$ROOT/$HERE/expected-failures.txt
+    LOG=$RESULTS/$1
+    SERVER_LOG=$RESULTS/server.log
+    GATEWAY=${GATEWAY:-$ROOT/.venv/bin/gateway}
+    PYTHON=${PYTHON:-python3}
+    TOOLS_VENV=${TOOLS_VENV:-$ROOT/conformance/.venv-tools}
+    START_TIMEOUT=${START_TIMEOUT:-15}
+}
 
 # Print a progress message, prefixed with the suite name.
 say() { printf '%s-run: %s\n' "${HERE##*/}" "$*"; }
@@ -162,4 +179,71 @@ run_judge() {
     local python=$1
     shift
     "$python" - "$@" < <(printf '%s\n' "$JUDGE_PRELUDE" && cat)
+}
+
+# pip_install_tools INSTALLING FAILED IMPORTS PACKAGE...: pip install the PACKAGEs into the tools venv (TOOLS_PY,
+# see ensure_tools_venv), saying "installing INSTALLING"; dies ("could not install FAILED") when python cannot
+# import IMPORTS (a comma-separated module list) afterwards.
+pip_install_tools() {
+    local installing=$1 failed=$2 imports=$3
+    shift 3
+    say "installing $installing into $TOOLS_VENV"
+    "$TOOLS_PY" -m pip install -q "$@" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    "$TOOLS_PY" -c "import $imports" 2>/dev/null || die "could not install $failed into $TOOLS_VENV"
+}
+
+# run_logged_step TIMEOUT LOG COMMAND...: run COMMAND (stdin /dev/null, stderr into stdout) for at most TIMEOUT
+# seconds (then SIGTERM, SIGKILL 10 s later), showing its output and writing it to LOG; sets STEP_STATUS to its
+# exit status (124 or 137 when it timed out) and never fails itself.
+run_logged_step() {
+    local timeout=$1 log=$2 errexit=0
+    shift 2
+    [[ $- == *e* ]] && errexit=1
+    set +e
+    timeout --kill-after=10 "$timeout" "$@" </dev/null 2>&1 | tee "$log"
+    # shellcheck disable=SC2034 # used by the sourcing runner
+    STEP_STATUS=${PIPESTATUS[0]}
+    ((errexit)) && set -e
+    return 0
+}
+
+# judge_checks_log PYTHON LOG EXPECTED STATUS TIMEOUT SCRIPT: the verdict on a log of "PASS name" / "FAIL name"
+# lines ending in "N passed, M failed", written by SCRIPT, which exited with STATUS (124/137: killed after
+# TIMEOUT seconds). Every failure must be listed in EXPECTED (expected-failures.txt); prints the expected
+# failures, notes on listed names that did not fail, the unexpected problems and a "<suite>-run: PASSED|FAILED"
+# line; exits 0 when there is no problem, 1 otherwise.
+judge_checks_log() {
+    run_judge "$1" "$2" "$3" "$4" "$5" "$6" "${HERE##*/}" <<'PY'
+import re
+import sys
+
+log_path, expected_path, status = sys.argv[1], sys.argv[2], int(sys.argv[3])
+timeout, script, suite = sys.argv[4], sys.argv[5], sys.argv[6]
+expected: set[str] = read_expected_failures(expected_path)
+text = open(log_path, encoding="utf-8", errors="replace").read()
+checks = re.findall(r"^(PASS|FAIL) (\S+?):?(?: |$)", text, re.M)
+final = re.search(r"^(\d+) passed, (\d+) failed$", text, re.M)
+failed = [name for result, name in checks if result == "FAIL"]
+problems = [f"FAIL {name}" for name in failed if name not in expected]
+for name in failed:
+    if name in expected:
+        print(f"expected failure: {name}")
+for name in sorted(expected):
+    if name not in failed:
+        print(f"note: `{name}' is listed in expected-failures.txt but did not fail; remove it from the list")
+if not final:
+    problems.append(f"{script} did not finish (no final count line)")
+if status in (124, 137):
+    problems.append(f"{script} timed out after {timeout}s")
+elif status not in (0, 1):
+    problems.append(f"{script} exited with status {status}")
+for problem in problems:
+    print(f"unexpected: {problem}")
+verdict = "FAILED" if problems else "PASSED"
+print(
+    f"{suite}-run: {verdict}: {len(checks)} checks, {len(checks) - len(failed)} passed, {len(failed)} failed "
+    f"({len(failed) - len([p for p in problems if p.startswith('FAIL')])} expected); {len(problems)} problem(s)"
+)
+sys.exit(1 if problems else 0)
+PY
 }

@@ -36,28 +36,23 @@ Prints one line per check and a final `N passed, M failed` line; exits 1 when an
 
 from __future__ import annotations
 
-import argparse
-import base64
 import hashlib
-import http.client
 import quopri
 import re
-import shutil
-import subprocess
 import sys
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from xml.etree import ElementTree as etree
 
 from vdirsyncer.vobject import Item as VdsItem
 from vdirsyncer.vobject import split_collection
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import vdirsyncer_common as common
+
 COLLECTION = "contacts"
 MADE = "vdirsyncer-made"
-FOLD = re.compile(rb"\r?\n[ \t]")
 CARDDAV = "urn:ietf:params:xml:ns:carddav"
 MADE_CARD = (
     "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:conformance-vdirsyncer-made-0001\r\nFN:Created By Discover\r\n"
@@ -66,11 +61,6 @@ MADE_CARD = (
 
 
 # --- a tolerant line-based vCard reader (no vobject: it would normalise what we want to compare) ---------------
-def unfold_bytes(data: bytes) -> bytes:
-    """RFC 6350 §3.2: unfold first (at the octet level, a fold may split a UTF-8 sequence), then decode."""
-    return FOLD.sub(b"", data)
-
-
 @dataclass(frozen=True)
 class Line:
     """One content line: ``name`` upper-case with its group, ``params`` sorted (NAME, value) pairs."""
@@ -122,12 +112,12 @@ def parse_line(text: str) -> Line:
 
 def card_lines(data: bytes) -> list[Line]:
     """The content lines of a (single) vCard: unfolded, BOM and blank lines dropped, CRLF or LF."""
-    text = unfold_bytes(data).decode("utf-8").lstrip("\ufeff")
+    text = common.unfold_bytes(data).decode("utf-8").lstrip("\ufeff")
     return [parse_line(line) for line in text.splitlines() if line.strip()]
 
 
 def card_count(data: bytes) -> int:
-    return len(re.findall(rb"(?im)^(?:\xef\xbb\xbf)?BEGIN:VCARD\s*$", unfold_bytes(data)))
+    return len(re.findall(rb"(?im)^(?:\xef\xbb\xbf)?BEGIN:VCARD\s*$", common.unfold_bytes(data)))
 
 
 def first(lines: list[Line], name: str) -> str:
@@ -151,6 +141,13 @@ def differences(sent: list[Line], got: list[Line]) -> list[str]:
     out = [f"lost or changed {line.show()}" for line in (a - b).elements()]
     out += [f"gained {line.show()}" for line in (b - a).elements()]
     return out
+
+
+def content_differences(sent: bytes, got: bytes) -> list[str]:
+    try:
+        return differences(card_lines(sent), card_lines(got))
+    except Exception as error:
+        return [f"the downloaded card does not read: {error}"]
 
 
 # --- vCard 2.1 -> 3.0, as an importing client converts (Outlook and Android 2.1 exports) ----------------------
@@ -208,54 +205,11 @@ def convert_21(data: bytes) -> bytes:
 
 
 # --- HTTP helpers (plain http.client: what vdirsyncer did is checked independently) ---------------------------
-@dataclass
-class Server:
-    url: str
-    username: str
-    password: str
-
-    def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
-        parts = urlsplit(self.url)
-        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        all_headers = {"Authorization": f"Basic {token}", **(headers or {})}
-        connection.request(method, path, body=body, headers=all_headers)
-        response = connection.getresponse()
-        data = response.read()
-        result = (response.status, {k.lower(): v for k, v in response.getheaders()}, data)
-        connection.close()
-        return result
+class CardServer(common.Server):
+    PROPFIND_NAMESPACES = f' xmlns:CR="{CARDDAV}"'
 
     def book(self, name: str = COLLECTION) -> str:
         return f"/dav/addressbooks/{self.username}/{name}/"
-
-    def propfind(self, path: str, depth: str, props: str) -> etree.Element:
-        body = (
-            f'<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:CR="{CARDDAV}">'
-            f"<D:prop>{props}</D:prop></D:propfind>"
-        )
-        status, _, data = self.request(
-            "PROPFIND", path, body.encode(), {"Depth": depth, "Content-Type": "application/xml"}
-        )
-        if status != 207:
-            raise RuntimeError(f"PROPFIND {path} answered {status}")
-        return etree.fromstring(data)
-
-    def members(self, collection: str) -> dict[str, bytes]:
-        """href -> body of every member of a collection (PROPFIND Depth 1, then GET each)."""
-        root = self.propfind(collection, "1", "<D:getetag/>")
-        hrefs = [
-            urlsplit(h.text or "").path
-            for h in root.iter("{DAV:}href")
-            if urlsplit(h.text or "").path.rstrip("/") != collection.rstrip("/")
-        ]
-        out = {}
-        for href in hrefs:
-            status, _, data = self.request("GET", href)
-            if status != 200:
-                raise RuntimeError(f"GET {href} answered {status}")
-            out[href] = data
-        return out
 
     def mkcol_addressbook(self, path: str) -> int:
         body = (
@@ -269,31 +223,8 @@ class Server:
 
 # --- the round trip ------------------------------------------------------------------------------------------
 @dataclass
-class Item:
-    source: str  # corpus file name
-    local_name: str  # file name in the upload storage
-    data: bytes  # what vdirsyncer uploads
-    uid: str
+class Item(common.Item):
     preparation: list[str] = field(default_factory=list)  # empty when the file is carried as it is
-
-
-@dataclass
-class Results:
-    passed: int = 0
-    failed: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    def ok(self, name: str, detail: str = "") -> None:
-        self.passed += 1
-        print(f"PASS {name}" + (f": {detail}" if detail else ""), flush=True)
-
-    def fail(self, name: str, detail: str) -> None:
-        self.failed += 1
-        print(f"FAIL {name}: {detail}", flush=True)
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-        print(f"     warning: {message}", flush=True)
 
 
 @dataclass
@@ -304,7 +235,7 @@ class Source:
     needs_direct: bool = False  # the original bytes are storable but vdirsyncer cannot carry them as they are
 
 
-def prepare(corpus: Path, results: Results) -> tuple[list[Item], list[Source]]:
+def prepare(corpus: Path, results: common.Results) -> tuple[list[Item], list[Source]]:
     items: list[Item] = []
     sources: list[Source] = []
     for path in sorted(corpus.glob("*.vcf")):
@@ -316,7 +247,7 @@ def prepare(corpus: Path, results: Results) -> tuple[list[Item], list[Source]]:
         if cards == 0:
             results.fail(f"corpus/{path.name}", "no BEGIN:VCARD in the file")
             continue
-        version = re.search(rb"(?im)^VERSION:\s*([0-9.]+)", unfold_bytes(data))
+        version = re.search(rb"(?im)^VERSION:\s*([0-9.]+)", common.unfold_bytes(data))
         if version and version.group(1) == b"2.1":
             data = convert_21(data)
             steps.append("vCard 2.1 converted to 3.0 as an importer does (quoted-printable/CHARSET decoded)")
@@ -324,7 +255,7 @@ def prepare(corpus: Path, results: Results) -> tuple[list[Item], list[Source]]:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            data = unfold_bytes(data)
+            data = common.unfold_bytes(data)
             steps.append("unfolded at the byte level (not valid UTF-8 as folded; vdirsyncer decodes strictly)")
             source.needs_direct = True
         if cards > 1:
@@ -350,43 +281,6 @@ def prepare(corpus: Path, results: Results) -> tuple[list[Item], list[Source]]:
     return items, sources
 
 
-def write_config(work: Path, server: Server) -> Path:
-    config = work / "config"
-    config.write_text(
-        f"""[general]
-status_path = "{work / "status"}/"
-
-[pair upload]
-a = "local_up"
-b = "gateway"
-collections = ["from a"]
-
-[pair download]
-a = "local_down"
-b = "gateway"
-collections = ["from b"]
-
-[storage local_up]
-type = "filesystem"
-path = "{work / "up"}/"
-fileext = ".vcf"
-
-[storage local_down]
-type = "filesystem"
-path = "{work / "down"}/"
-fileext = ".vcf"
-
-[storage gateway]
-type = "carddav"
-url = "{server.url}"
-username = "{server.username}"
-password = "{server.password}"
-""",
-        encoding="utf-8",
-    )
-    return config
-
-
 def write_khard_config(work: Path, storage: str) -> Path:
     config = work / f"khard-{storage}.conf"
     config.write_text(
@@ -408,36 +302,7 @@ show_uids = yes
     return config
 
 
-def run_logged(log: Path, label: str, command: list[str], stdin: str = "", timeout: int = 90) -> tuple[int, str, str]:
-    """Run a client, log the command and its output; (status, stdout + stderr, stdout)."""
-    try:
-        completed = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-        status, output, stdout = completed.returncode, completed.stdout + completed.stderr, completed.stdout
-    except subprocess.TimeoutExpired as expired:
-        status, output, stdout = 124, f"timed out after {timeout}s: {expired}", ""
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(f"\n$ {label} {' '.join(command[3:])}   # exit {status}\n{output}")
-    return status, output, stdout
-
-
-class Vdirsyncer:
-    def __init__(self, executable: str, config: Path, log: Path) -> None:
-        self.command = [executable, "-c", str(config)]
-        self.log = log
-
-    def run(self, *args: str, answer_yes: bool = False) -> tuple[int, str]:
-        status, output, _ = run_logged(self.log, "vdirsyncer", [*self.command, *args], "y\n" * 20 if answer_yes else "")
-        return status, output
-
-
-CHANGE = re.compile(r"^(Copying \((?:uploading|updating)\) item|Deleting item) ", re.M)
-
-
-def errors_in(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith(("error:", "critical:"))]
-
-
-def check_direct(server: Server, sources: list[Source], results: Results) -> None:
+def check_direct(server: CardServer, sources: list[Source], results: common.Results) -> None:
     """The original bytes of every prepared file, PUT straight to a scratch address book."""
     todo = [s for s in sources if s.expect_refusal or s.needs_direct]
     if not todo:
@@ -487,17 +352,17 @@ def khard_rows(khard: str, work: Path, storage: str, log: Path) -> tuple[int, di
     """`khard list --parsable` on a storage: status, UID -> names, the files khard could not parse, and the
     plain `khard list` table."""
     base = [khard, "-c", str(write_khard_config(work, storage)), "--skip-unparsable"]
-    status, output, stdout = run_logged(log, "khard", [*base, "list", "--parsable"])
+    status, output, stdout = common.run_logged(log, "khard", [*base, "list", "--parsable"])
     rows: dict[str, list[str]] = {}
     for row in stdout.splitlines():
         uid, _, rest = row.partition("\t")
         rows.setdefault(uid.strip(), []).append(rest.split("\t")[0])
     unparsable = {Path(p).name for p in re.findall(r"(?:parse|parsing) (?:file )?(\S+\.vcf)", output)}
-    table_status, _, table = run_logged(log, "khard", [*base, "list"])
+    table_status, _, table = common.run_logged(log, "khard", [*base, "list"])
     return status or table_status, rows, unparsable, table
 
 
-def check_khard(khard: str, work: Path, log: Path, results: Results) -> None:
+def check_khard(khard: str, work: Path, log: Path, results: common.Results) -> None:
     """khard on the downloaded vdir lists every card by name; a card khard cannot read is a failure only when
     khard can read the uploaded original (otherwise it is khard's limitation, reported as a warning)."""
     cards: dict[str, tuple[list[str], str]] = {}  # UID -> (FN values, downloaded file name)
@@ -545,29 +410,19 @@ def check_khard(khard: str, work: Path, log: Path, results: Results) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--username", required=True)
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--corpus", required=True, type=Path)
-    parser.add_argument("--work", required=True, type=Path)
-    parser.add_argument("--results", required=True, type=Path)
-    parser.add_argument("--vdirsyncer", default="vdirsyncer")
+    parser = common.argument_parser()
     parser.add_argument("--khard", default="khard")
     args = parser.parse_args()
 
-    server = Server(args.url, args.username, args.password)
-    results = Results()
+    server = CardServer(args.url, args.username, args.password)
+    results = common.Results()
     work: Path = args.work
-    for sub in ("up", "down", "status"):
-        shutil.rmtree(work / sub, ignore_errors=True)
-        (work / sub).mkdir(parents=True)
-    (work / "up" / COLLECTION).mkdir()
+    common.prepare_work(work, COLLECTION)
     (work / "up" / MADE).mkdir()
     (work / "up" / MADE / "made.vcf").write_bytes(MADE_CARD.encode())
     log = args.results / "vdirsyncer.log"
     log.write_text("", encoding="utf-8")
-    vds = Vdirsyncer(args.vdirsyncer, write_config(work, server), log)
+    vds = common.Vdirsyncer(args.vdirsyncer, common.write_config(work, server, "carddav", ".vcf", "from b"), log)
 
     # 1. The upload storage.
     items, sources = prepare(args.corpus, results)
@@ -593,46 +448,32 @@ def main() -> int:
     else:
         results.ok("discover-upload", f"found `{COLLECTION}` on the server, created `{MADE}` (see vdirsyncer.log)")
     status, output = vds.run("sync", "upload")
-    errors = errors_in(output)
-    try:
-        on_server = {uid_of(data) for data in server.members(server.book()).values()}
-    except Exception as error:
-        on_server = set()
-        results.fail("sync-up", f"could not list the server collection: {error}")
-    refused: dict[str, str] = {}
-    for item in items:
-        if item.uid in on_server:
-            continue
-        href = f"{server.book()}diagnose-{uuid.uuid4().hex[:8]}.vcf"
-        code, _, body = server.request("PUT", href, item.data, {"Content-Type": "text/vcard", "If-None-Match": "*"})
-        conditions = re.findall(r"<(?:[\w-]+:)?([\w-]+)\s*/>", body.decode("utf-8", "replace"))
-        refused[item.uid] = f"PUT answered {code} {' '.join(c for c in conditions if c != 'error')}".strip()
-        if 200 <= code < 300:
-            server.request("DELETE", href)
-            refused[item.uid] += " to a fresh PUT (vdirsyncer's own PUT failed)"
-        (work / "up" / COLLECTION / item.local_name).unlink()
-    item_errors = [line for line in errors if line.startswith("error: Unknown error occurred for upload/")]
-    other_errors = [line for line in errors if line not in item_errors and "Use `-vdebug`" not in line]
-    uploaded = len(CHANGE.findall(output))
-    if status != 0 and (len(item_errors) != len(refused) or other_errors or not refused):
-        results.fail("sync-up", f"vdirsyncer sync upload exited {status}: " + " | ".join(errors)[:2000])
-    elif uploaded - len(refused) != len(items) + 1 - len(refused):
-        results.fail("sync-up", f"{uploaded} uploads for {len(items)} + 1 cards: {output[-600:]}")
-    else:
-        results.ok(
-            "sync-up",
+    refused = common.diagnose_refused(
+        results,
+        server,
+        server.book(),
+        items,
+        work / "up" / COLLECTION,
+        lambda data: [uid_of(data)],
+        ".vcf",
+        "text/vcard",
+        r"<(?:[\w-]+:)?([\w-]+)\s*/>",
+    )
+    common.check_sync_up(
+        results,
+        status,
+        output,
+        refused,
+        lambda uploaded: (
             f"{uploaded - len(refused)} cards uploaded ({len(items) - len(refused)} to `{COLLECTION}`, 1 to `{MADE}`)"
-            + (f", {len(refused)} refused by the server (reported per file below)" if refused else ""),
-        )
-    status, output = vds.run("discover", "download", answer_yes=True)
-    if status != 0:
-        results.fail("discover-download", f"vdirsyncer discover download exited {status}: {output.strip()[-600:]}")
-    status, output = vds.run("sync", "download")
-    errors = errors_in(output)
-    if status != 0 or errors:
-        results.fail("sync-down", f"vdirsyncer sync download exited {status}: " + " | ".join(errors)[:2000])
-    else:
-        results.ok("sync-down", f"{len(CHANGE.findall(output))} cards downloaded")
+        ),
+        lambda uploaded: (
+            f"{uploaded} uploads for {len(items)} + 1 cards: {output[-600:]}"
+            if uploaded - len(refused) != len(items) + 1 - len(refused)
+            else None
+        ),
+    )
+    common.sync_down(vds, results, "cards")
     made = work / "down" / MADE
     made_files = sorted(made.glob("*.vcf")) if made.is_dir() else []
     if len(made_files) == 1 and Counter(card_lines(made_files[0].read_bytes())) == Counter(
@@ -656,36 +497,11 @@ def main() -> int:
         mine = [item for item in items if item.source == source.name]
         if not mine:
             continue
-        problems: list[str] = []
-        notes: list[str] = []
-        for item in mine:
-            if item.uid in refused:
-                problems.append(f"UID {item.uid}: refused on upload: {refused[item.uid]}")
-                continue
-            copies = down.get(item.uid, [])
-            if len(copies) != 1:
-                problems.append(f"UID {item.uid}: {len(copies)} downloaded copies")
-                continue
-            _name, data = copies[0]
-            try:
-                diff = differences(card_lines(item.data), card_lines(data))
-            except Exception as error:
-                diff = [f"the downloaded card does not read: {error}"]
-            problems.extend(f"UID {item.uid}: {d}" for d in diff)
-            if data == item.data:
-                byte_identical += 1
-            else:
-                notes.append(f"bytes differ ({len(item.data)} sent, {len(data)} back)")
+        comparison = common.compare_items(((item.uid, item.data) for item in mine), refused, down, content_differences)
+        byte_identical += comparison.byte_identical
         prep = f" [{'; '.join(mine[0].preparation)}]" if mine[0].preparation else ""
-        if problems:
-            results.fail(f"roundtrip/{source.name}", "; ".join(problems)[:3000] + prep)
-        else:
-            detail = f"{len(mine)} card(s), same UID and every property, " + (
-                "bytes identical" if not notes else "; ".join(sorted(set(notes)))
-            )
-            results.ok(f"roundtrip/{source.name}", detail + prep)
-            if notes:
-                results.warn(f"{source.name}: content equal but the bytes changed on the way (see vdirsyncer.log)")
+        what = f"{len(mine)} card(s), same UID and every property"
+        common.report_comparison(results, source.name, comparison, what, prep)
     extra = set(down) - {item.uid for item in items}
     if extra:
         results.fail("download/extra", f"downloaded cards nobody uploaded: {sorted(extra)}")
@@ -694,17 +510,7 @@ def main() -> int:
     check_direct(server, sources, results)
 
     # 4a. Idempotence: nothing to do on a second sync of either pair.
-    changes = []
-    for pair in ("upload", "download"):
-        status, output = vds.run("sync", pair)
-        changes += [f"{pair}: {line}" for line in output.splitlines() if CHANGE.match(line)]
-        changes += [f"{pair}: {line}" for line in errors_in(output)]
-        if status != 0:
-            changes.append(f"{pair}: exit {status}")
-    if changes:
-        results.fail("idempotent", "second sync was not a no-op: " + " | ".join(changes)[:2000])
-    else:
-        results.ok("idempotent", "second sync of both pairs changed nothing")
+    common.check_idempotent(vds, results)
 
     # 4b. A local edit reaches the server, and comes down again.
     target = next((item for item in items if not item.preparation and item.uid in down), None)
@@ -713,62 +519,37 @@ def main() -> int:
     else:
         local = work / "up" / COLLECTION / target.local_name
         text = local.read_bytes()
-        marker = f"conformance-{uuid.uuid4().hex[:8]}"
+        marker = common.new_marker()
         newline = b"\r\n" if b"\r\n" in text else b"\n"
         modified, count = re.subn(
             rb"(?im)^(END:VCARD)", b"NOTE:edited locally (" + marker.encode() + b")" + newline + rb"\1", text, count=1
         )
         local.write_bytes(modified)
-        status, output = vds.run("sync", "upload")
-        updated = [line for line in output.splitlines() if line.startswith("Copying (updating) item")]
-        try:
-            server_copies = [(h, d) for h, d in server.members(server.book()).items() if uid_of(d) == target.uid]
-        except Exception as error:
-            server_copies = []
-            results.fail("modify", f"could not read the server collection: {error}")
-        if status != 0 or len(updated) != 1 or not count:
-            results.fail(
-                "modify", f"sync after a local change: exit {status}, {len(updated)} update(s): {output.strip()[-600:]}"
-            )
-        elif len(server_copies) != 1:
-            results.fail("modify", f"{len(server_copies)} server copies of UID {target.uid}")
-        else:
-            href, data = server_copies[0]
-            if data == modified:
-                results.ok("modify", f"{target.local_name} edited locally -> GET {unquote(href)} returns the new bytes")
-            elif Counter(card_lines(data)) == Counter(card_lines(modified)):
-                results.ok("modify", f"GET {unquote(href)} returns the new content (bytes differ)")
-            else:
-                diff = differences(card_lines(modified), card_lines(data))
-                results.fail("modify", f"GET {unquote(href)} does not hold the edit: {diff}")
-            status, output = vds.run("sync", "download")
-            pulled = [line for line in output.splitlines() if line.startswith("Copying (updating) item")]
-            pulled_files = [p for p in down_dir.glob("*.vcf") if uid_of(p.read_bytes()) == target.uid]
-            if (
-                status != 0
-                or len(pulled) != 1
-                or not pulled_files
-                or marker.encode() not in pulled_files[0].read_bytes()
-            ):
-                results.fail("modify-down", f"download sync after the edit: exit {status}, {len(pulled)} update(s)")
-            else:
-                results.ok("modify-down", "the edit came down to the second storage")
+        common.check_modify(
+            vds,
+            results,
+            server,
+            server.book(),
+            down_dir,
+            target,
+            modified,
+            uids_in=lambda data: [uid_of(data)],
+            same_content=lambda got, sent: Counter(card_lines(got)) == Counter(card_lines(sent)),
+            describe=lambda sent, got: differences(card_lines(sent), card_lines(got)),
+            holds_marker=lambda data: marker.encode() in data,
+            fileext=".vcf",
+            change="edit",
+            changed="edited",
+            edit_made=bool(count),
+        )
 
     # 5. khard on the downloaded vdir.
     check_khard(args.khard, work, log, results)
 
     # Keep the storages for inspection.
-    for sub in ("up", "down"):
-        shutil.rmtree(args.results / sub, ignore_errors=True)
-        if (work / sub).exists():
-            shutil.copytree(work / sub, args.results / sub)
+    common.keep_storages(work, args.results)
 
-    print(
-        f"     summary: {len(sources)} corpus files, {len(items)} cards, {byte_identical} came back byte-identical, "
-        f"{len(results.warnings)} warning(s)",
-        flush=True,
-    )
-    print(f"{results.passed} passed, {results.failed} failed")
+    common.print_summary(results, len(sources), len(items), "cards", byte_identical)
     return 1 if results.failed else 0
 
 

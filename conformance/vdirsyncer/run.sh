@@ -23,23 +23,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=conformance/vdirsyncer
-RESULTS=$ROOT/$HERE/results
-EXPECTED=$ROOT/$HERE/expected-failures.txt
-LOG=$RESULTS/roundtrip.log
-SERVER_LOG=$RESULTS/server.log
-
-GATEWAY=${GATEWAY:-$ROOT/.venv/bin/gateway}
-PYTHON=${PYTHON:-python3}
-TOOLS_VENV=${TOOLS_VENV:-$ROOT/conformance/.venv-tools}
-VDIRSYNCER_VERSION=${VDIRSYNCER_VERSION:-0.21.0}
-CORPUS=${CORPUS:-$ROOT/tests/fixtures/ics}
-ROUNDTRIP_TIMEOUT=${ROUNDTRIP_TIMEOUT:-300}
-START_TIMEOUT=${START_TIMEOUT:-15}
-VDS_USER=${VDS_USER:-vdirsyncer}
-VDS_PASS=${VDS_PASS:-secret}
 
 # shellcheck source=conformance/lib.sh
 source "$ROOT/conformance/lib.sh"
+runner_defaults roundtrip.log
+
+VDIRSYNCER_VERSION=${VDIRSYNCER_VERSION:-0.21.0}
+CORPUS=${CORPUS:-$ROOT/tests/fixtures/ics}
+ROUNDTRIP_TIMEOUT=${ROUNDTRIP_TIMEOUT:-300}
+VDS_USER=${VDS_USER:-vdirsyncer}
+VDS_PASS=${VDS_PASS:-secret}
 
 # --- the tools venv ----------------------------------------------------------------------------------------
 ensure_tools_venv
@@ -50,10 +43,8 @@ import sys
 assert metadata.version("vdirsyncer") == sys.argv[1]
 import icalendar  # noqa: F401
 PY
-    say "installing vdirsyncer==$VDIRSYNCER_VERSION (and icalendar) into $TOOLS_VENV"
-    "$TOOLS_PY" -m pip install -q "vdirsyncer==$VDIRSYNCER_VERSION" icalendar 2>&1 |
-        grep -v '^WARNING: Location' >&2 || true
-    "$TOOLS_PY" -c 'import vdirsyncer, icalendar' 2>/dev/null || die "could not install vdirsyncer into $TOOLS_VENV"
+    pip_install_tools "vdirsyncer==$VDIRSYNCER_VERSION (and icalendar)" vdirsyncer "vdirsyncer, icalendar" \
+        "vdirsyncer==$VDIRSYNCER_VERSION" icalendar
 fi
 VDIRSYNCER=$TOOLS_VENV/bin/vdirsyncer
 [[ -x $VDIRSYNCER ]] || die "$VDIRSYNCER is missing after the install"
@@ -70,43 +61,9 @@ connect_gateway "${VDS_URL:-}" "$TOOLS_PY" "$VDS_USER" "$VDS_PASS" vdirsyncer-ga
 # --- the round trip ----------------------------------------------------------------------------------------
 say "vdirsyncer $VDIRSYNCER_VERSION round trip of $(find "$CORPUS" -maxdepth 1 -name '*.ics' | wc -l) files" \
     "from ${CORPUS#"$ROOT"/} through $URL (log: $HERE/results/roundtrip.log, vdirsyncer's: vdirsyncer.log)"
-set +e
-timeout --kill-after=10 "$ROUNDTRIP_TIMEOUT" "$TOOLS_PY" "$ROOT/$HERE/roundtrip.py" --url "$URL" \
+run_logged_step "$ROUNDTRIP_TIMEOUT" "$LOG" "$TOOLS_PY" "$ROOT/$HERE/roundtrip.py" --url "$URL" \
     --username "$VDS_USER" --password "$VDS_PASS" --corpus "$CORPUS" --work "$WORK" --results "$RESULTS" \
-    --vdirsyncer "$VDIRSYNCER" </dev/null 2>&1 | tee "$LOG"
-roundtrip_status=${PIPESTATUS[0]}
-set -e
+    --vdirsyncer "$VDIRSYNCER"
 
 # --- verdict -----------------------------------------------------------------------------------------------
-run_judge "$TOOLS_PY" "$LOG" "$EXPECTED" "$roundtrip_status" "$ROUNDTRIP_TIMEOUT" <<'PY'
-import re
-import sys
-
-log_path, expected_path, status, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-expected: set[str] = read_expected_failures(expected_path)
-text = open(log_path, encoding="utf-8", errors="replace").read()
-checks = re.findall(r"^(PASS|FAIL) (\S+?):?(?: |$)", text, re.M)
-final = re.search(r"^(\d+) passed, (\d+) failed$", text, re.M)
-failed = [name for result, name in checks if result == "FAIL"]
-problems = [f"FAIL {name}" for name in failed if name not in expected]
-for name in failed:
-    if name in expected:
-        print(f"expected failure: {name}")
-for name in sorted(expected):
-    if name not in failed:
-        print(f"note: `{name}' is listed in expected-failures.txt but did not fail; remove it from the list")
-if not final:
-    problems.append("roundtrip.py did not finish (no final count line)")
-if status in (124, 137):
-    problems.append(f"roundtrip.py timed out after {timeout}s")
-elif status not in (0, 1):
-    problems.append(f"roundtrip.py exited with status {status}")
-for problem in problems:
-    print(f"unexpected: {problem}")
-verdict = "FAILED" if problems else "PASSED"
-print(
-    f"vdirsyncer-run: {verdict}: {len(checks)} checks, {len(checks) - len(failed)} passed, {len(failed)} failed "
-    f"({len(failed) - len([p for p in problems if p.startswith('FAIL')])} expected); {len(problems)} problem(s)"
-)
-sys.exit(1 if problems else 0)
-PY
+judge_checks_log "$TOOLS_PY" "$LOG" "$EXPECTED" "$STEP_STATUS" "$ROUNDTRIP_TIMEOUT" roundtrip.py
