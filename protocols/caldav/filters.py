@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from protocols.formats.ical import alarm_overlaps, component_overlaps, property_overlaps
-from protocols.webdav.filtering import Condition, FilterError, children_by_tag
+from protocols.webdav.filtering import Condition, FilterError, ParamFilter, children_by_tag
 from protocols.webdav.textmatch import ASCII_CASEMAP, TextMatch, UnsupportedCollation, parse_text_match
 from protocols.webdav.xml import CALDAV, clark
 
@@ -60,13 +60,6 @@ class TimeRange:
             raise FilterError("valid-filter", "time-range needs a start or an end")
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise FilterError("valid-filter", "time-range start must be before its end")
-
-
-@dataclass(frozen=True, slots=True)
-class ParamFilter:
-    name: str
-    is_not_defined: bool = False
-    text_match: TextMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)

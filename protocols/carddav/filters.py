@@ -26,7 +26,7 @@ from lxml import etree
 
 from protocols.formats.collation import unicode_casemap_key
 from protocols.formats.vcard import PropertyValue, VCard, normalise_tel, normalise_term, property_values
-from protocols.webdav.filtering import FilterError, children_by_tag
+from protocols.webdav.filtering import FilterError, ParamFilter, children_by_tag
 from protocols.webdav.textmatch import (
     ASCII_CASEMAP,
     OCTET,
@@ -48,15 +48,6 @@ TEXT_MATCH = clark(CARDDAV, "text-match")
 _NAME = re.compile(r"[A-Za-z0-9-]+")
 """RFC 6350 §3.3 ``iana-token`` / ``x-name``: the shape of property and parameter names."""
 _GROUPED_NAME = re.compile(r"[A-Za-z0-9-]+\.[A-Za-z0-9-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class ParamFilter:
-    """``name`` is upper-case; neither ``is_not_defined`` nor ``text_match``: the parameter must exist."""
-
-    name: str
-    is_not_defined: bool = False
-    text_match: TextMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,29 @@ from protocols.webdav.errors import DavError
 from protocols.webdav.paths import BadPath, parse_dav_path
 from protocols.webdav.registry import DavRegistry
 from protocols.webdav.resources import resolve
-from storage.api import AlreadyExists, NotFound, ParentMissing, PreconditionFailed, Store
+from storage.api import (
+    AlreadyExists,
+    NotFound,
+    ParentMissing,
+    PreconditionFailed,
+    StorageError,
+    Store,
+    SyncTokenExpired,
+    UidConflict,
+)
 
 log = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
-STORAGE_STATUSES: dict[type[Exception], int] = {
+STORAGE_STATUSES: dict[type[StorageError], int] = {
     PreconditionFailed: 412,
     NotFound: 404,
     AlreadyExists: 405,
     ParentMissing: 409,
+    UidConflict: 409,
+    SyncTokenExpired: 403,
 }
+"""What a typed storage error means over HTTP when no handler answered it more precisely."""
 
 
 class DavEndpoint:
@@ -69,8 +81,12 @@ class DavEndpoint:
             return DavError(400, str(exc)).response()
         except DavError as exc:
             return exc.response()
-        except tuple(STORAGE_STATUSES) as exc:
-            return Response(status_code=STORAGE_STATUSES[type(exc)])
+        except StorageError as exc:
+            status = next((code for kind, code in STORAGE_STATUSES.items() if isinstance(exc, kind)), None)
+            if status is None:
+                log.exception("unmapped storage error in %s %s", request.method, request.url.path)
+                return Response(b"internal error\n", status_code=500, media_type="text/plain")
+            return Response(status_code=status)
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.url.path)
             return Response(b"internal error\n", status_code=500, media_type="text/plain")

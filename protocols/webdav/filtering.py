@@ -4,11 +4,13 @@ turning a refusal into the REPORT's 403 with its precondition."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from lxml import etree
 
 from protocols.webdav.errors import DavError
+from protocols.webdav.textmatch import TextMatch
 from protocols.webdav.xml import clark
 
 Condition = Literal["valid-filter", "supported-filter", "supported-collation"]
@@ -22,6 +24,15 @@ class FilterError(ValueError):
     def __init__(self, condition: Condition, message: str) -> None:
         super().__init__(message)
         self.condition: Condition = condition
+
+
+@dataclass(frozen=True, slots=True)
+class ParamFilter:
+    """``name`` is upper-case; neither ``is_not_defined`` nor ``text_match``: the parameter must exist."""
+
+    name: str
+    is_not_defined: bool = False
+    text_match: TextMatch | None = None
 
 
 def children_by_tag(element: etree._Element, namespace: str, allowed: set[str]) -> dict[str, list[etree._Element]]:
