@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.propfind
 	$(BIN)/python -m bench.caldav
 	$(BIN)/python -m bench.carddav
+	$(BIN)/python -m bench.mail
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth.basic import BasicAuthenticator
@@ -16,6 +16,7 @@ from gateway.auth.middleware import AuthMiddleware
 from gateway.settings import Settings
 from protocols.caldav import setup as caldav
 from protocols.carddav import setup as carddav
+from protocols.jmap.setup import jmap_routes
 from protocols.services import directory
 from protocols.webdav.context import DavLimits
 from protocols.webdav.endpoint import DavEndpoint
@@ -95,7 +96,8 @@ def build_app(settings: Settings) -> GatewayApp:
     caldav.register(registry, settings.max_item_bytes, settings.default_calendar_name, settings.default_tasklist_name)
     carddav.register(registry, settings.max_item_bytes, settings.default_addressbook_name)
     dav = DavEndpoint(store, registry, limits)
-    routes = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
+    routes: list[BaseRoute] = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))
+    routes += jmap_routes(store, settings.base_url, settings.effective_mail_domain)
     site = Starlette(routes=routes, lifespan=lifespan)
     return GatewayApp(AuthMiddleware(Dispatch(site, dav), [BasicAuthenticator(store, settings)]), store)

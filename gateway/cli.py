@@ -195,6 +195,9 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
 async def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -209,6 +212,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
         loop="auto",
         http="auto",
         lifespan="on",
+        # Push streams never end on their own: on shutdown give them a few seconds, then cancel them.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = uvicorn.Server(config)
     print(f"listening on http://{settings.listen}/ (clients: {settings.public_url}/)", file=sys.stderr)

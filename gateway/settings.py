@@ -7,6 +7,7 @@ names the key exactly as the operator wrote it (``server.listen``, ``GATEWAY_LIS
 
 from __future__ import annotations
 
+import socket
 import tomllib
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -156,6 +157,17 @@ class Settings:
         default="Contacts",
         metadata=_meta("contacts.default_addressbook", "Name of the address book made at first login; empty for none."),
     )
+
+    mail_domain: str | None = field(
+        default=None,
+        metadata=_meta(
+            "mail.domain", "Domain for generated Message-IDs and mail identities; unset means this host's name."
+        ),
+    )
+
+    @property
+    def effective_mail_domain(self) -> str:
+        return self.mail_domain or socket.getfqdn() or "localhost"
 
     @property
     def effective_storage_url(self) -> str:

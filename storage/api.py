@@ -18,38 +18,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from storage.errors import (
+    AlreadyExists,
+    NotFound,
+    ParentMissing,
+    PreconditionFailed,
+    StorageError,
+    SyncTokenExpired,
+    UidConflict,
+)
+from storage.mail import MailTransaction
 
-class StorageError(Exception):
-    """Base of every error a backend raises on purpose."""
-
-
-class NotFound(StorageError):
-    """The account, collection or item does not exist."""
-
-
-class AlreadyExists(StorageError):
-    """Something already occupies the name or path."""
-
-
-class PreconditionFailed(StorageError):
-    """If-Match / If-None-Match did not hold for the current state."""
-
-
-class UidConflict(StorageError):
-    """Another item of the collection already carries this UID."""
-
-    def __init__(self, uid: str, existing_name: str) -> None:
-        super().__init__(f"uid {uid!r} already used by {existing_name!r}")
-        self.uid = uid
-        self.existing_name = existing_name
-
-
-class ParentMissing(StorageError):
-    """A collection or item was created where no parent collection exists."""
-
-
-class SyncTokenExpired(StorageError):
-    """The token predates the compacted part of the change log (or was never issued)."""
+__all__ = [
+    "AlreadyExists",
+    "NotFound",
+    "ParentMissing",
+    "PreconditionFailed",
+    "StorageError",
+    "SyncTokenExpired",
+    "UidConflict",
+]
 
 
 class ChangeOp(StrEnum):
@@ -224,8 +212,10 @@ def parent_of(path: str) -> str:
     return stripped.rsplit("/", 1)[0] + "/"
 
 
-class Transaction(Protocol):
-    """One unit of work. A write transaction commits on clean exit and rolls back on an exception."""
+class Transaction(MailTransaction, Protocol):
+    """One unit of work; a write transaction commits on clean exit and rolls back on an exception.
+
+    The mail methods are declared in ``storage.mail``."""
 
     # accounts
     async def create_account(self, name: str, password_hash: str, quota_bytes: int | None = None) -> Account: ...

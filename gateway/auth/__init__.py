@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ class Authenticator(Protocol):
         """The ``WWW-Authenticate`` value inviting a client to offer this kind of credentials."""
         ...
 
-    async def authenticate(self, request: Request) -> Principal | None:
+    async def authenticate(self, request: HTTPConnection) -> Principal | None:
         """The principal, or ``None`` when no credentials of this kind were offered.
+
+        ``request`` is an HTTP request or a WebSocket handshake: only its headers and client address count.
 
         Raises AuthenticationFailed for bad credentials and RateLimited when the caller is locked out.
         """

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from gateway.auth import AuthenticationFailed, Principal, RateLimited
 from gateway.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
@@ -69,7 +69,7 @@ class BasicAuthenticator:
     def challenge(self, realm: str) -> str:
         return f'Basic realm="{realm}", charset="UTF-8"'
 
-    async def authenticate(self, request: Request) -> Principal | None:
+    async def authenticate(self, request: HTTPConnection) -> Principal | None:
         credentials = parse_basic(request.headers.get("authorization"))
         if credentials is None:
             return None

@@ -1,5 +1,9 @@
 """Pure ASGI middleware guarding the protocol trees: resources below a protected prefix need a principal.
 
+WebSocket handshakes are authenticated like HTTP requests, from their headers. A refused handshake gets the same
+401 or 429 response where the server can send one (the ASGI WebSocket denial-response extension), else a
+policy-violation close, which servers answer with 403.
+
 Discovery paths (``/.well-known/...``) stay open so clients can find the server before they log in.
 """
 
@@ -8,11 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth import AuthenticationFailed, Authenticator, Principal, RateLimited
+
+DENIAL_RESPONSE = "websocket.http.response"
+CLOSE_POLICY_VIOLATION = 1008
 
 
 class AuthMiddleware:
@@ -35,12 +42,8 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket") or not self._protects(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "websocket":
-            # No authenticator understands WebSocket handshakes yet: refuse rather than let one in anonymously.
-            await send({"type": "websocket.close", "code": 1008})
-            return
         try:
-            principal = await self._authenticate(Request(scope))
+            principal = await self._authenticate(HTTPConnection(scope))
         except RateLimited as exc:
             response: Response = PlainTextResponse(
                 "Too many failed logins; try again later.\n",
@@ -55,12 +58,15 @@ class AuthMiddleware:
                 await self.app(scope, receive, send)
                 return
             response = self._unauthorized(None)
-        await response(scope, receive, send)
+        if scope["type"] == "websocket" and DENIAL_RESPONSE not in (scope.get("extensions") or {}):
+            await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
+        else:
+            await response(scope, receive, send)  # Starlette responses also answer a WebSocket handshake
 
-    async def _authenticate(self, request: Request) -> Principal | None:
+    async def _authenticate(self, connection: HTTPConnection) -> Principal | None:
         """The first principal an authenticator vouches for; ``None`` when no credentials were offered."""
         for authenticator in self.authenticators:
-            principal = await authenticator.authenticate(request)
+            principal = await authenticator.authenticate(connection)
             if principal is not None:
                 return principal
         return None

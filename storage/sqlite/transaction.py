@@ -33,6 +33,9 @@ from storage.api import (
     etag_for,
     parent_of,
 )
+from storage.sqlite.email_query import QueryMixin
+from storage.sqlite.emails import EmailsMixin
+from storage.sqlite.objects import ObjectsMixin
 
 ITEM_COLUMNS = (
     "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties, component"
@@ -110,7 +113,9 @@ def _merge_properties(current: Mapping[str, str], set_props: Mapping[str, str], 
     return json.dumps(merged, separators=(",", ":"))
 
 
-class SqliteTransaction:
+class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
+    """The DAV half is here; the mail half comes from the mixins (one module per concern)."""
+
     def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
         self._conn = conn
         self._writable = writable
