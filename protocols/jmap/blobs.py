@@ -23,20 +23,24 @@ from protocols.jmap.registry import CORE, JmapRegistry
 from storage.api import Store, Transaction
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+MAX_PART_NESTING = 8
 
 
-async def read_blob(tx: Transaction, account_id: int, blob_id: str) -> tuple[bytes, str | None, str | None] | None:
-    """(bytes, media type if known, file name if known) of a stored blob or message part of this account."""
+async def read_blob(
+    tx: Transaction, account_id: int, blob_id: str, depth: int = 0
+) -> tuple[bytes, str | None, str | None] | None:
+    """(bytes, media type if known, file name if known) of a stored blob or message part of this account; a
+    part of an attached message (seen through Email/parse) is a part blob inside a part blob."""
     data = await tx.read_blob(account_id, blob_id)
     if data is not None:
         return data, None, None
     inside = split_part_blob_id(blob_id)
-    if inside is None:
+    if inside is None or depth > MAX_PART_NESTING:
         return None
-    message = await tx.read_blob(account_id, inside[0])
+    message = await read_blob(tx, account_id, inside[0], depth + 1)
     if message is None:
         return None
-    return extract_part(message, inside[1])
+    return extract_part(message[0], inside[1])
 
 
 class BlobEndpoint:

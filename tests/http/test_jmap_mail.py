@@ -307,6 +307,38 @@ def test_email_parse(jmap: Jmap) -> None:
     assert jmap.error("Email/parse", {})["type"] == "invalidArguments"
 
 
+FORWARDED = (
+    b"From: a@example.org\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+    b"--outer\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
+    b"--outer\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"From: b@example.org\r\nSubject: Inner\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="inner"\r\n\r\n'
+    b"--inner\r\nContent-Type: text/plain\r\n\r\nInner text.\r\n"
+    b"--inner\r\nContent-Type: application/octet-stream; name=secret.bin\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--inner--\r\n"
+    b"--outer--\r\n"
+)
+
+
+def test_attached_message_parts_resolve_through_parse_and_download(jmap: Jmap) -> None:
+    email_id = jmap.import_message(FORWARDED)
+    [attached] = get_email(jmap, email_id, properties=["attachments"])["attachments"]  # type: ignore[misc]
+    assert attached["type"] == "message/rfc822"
+    parsed = jmap.call("Email/parse", {"blobIds": [attached["blobId"]]})["parsed"][attached["blobId"]]
+    assert parsed["subject"] == "Inner"
+    [inner] = parsed["attachments"]
+    assert inner["name"] == "secret.bin"
+    url = (
+        jmap.session["downloadUrl"]
+        .replace("{accountId}", jmap.account_id)
+        .replace("{blobId}", inner["blobId"])
+        .replace("{name}", "secret.bin")
+        .replace("{type}", "application/octet-stream")
+    )
+    assert jmap.http.get(url).content == b"hello"
+
+
 def test_email_copy_needs_another_reachable_account(jmap: Jmap) -> None:
     error = jmap.error("Email/copy", {"fromAccountId": "A99999999", "create": {}})
     assert error["type"] == "fromAccountNotFound"

@@ -355,6 +355,13 @@ def test_missing_blobs_are_reported_together_after_validation() -> None:
         build({"attachments": [{"blobId": "Bgone"}], "subject": 1})
 
 
+def test_null_properties_count_as_absent() -> None:
+    spec = {"type": "multipart/mixed", "partId": None, "subParts": [{"partId": "t", "blobId": None, "name": None}]}
+    message = parsed({"bodyStructure": spec, "textBody": None, "subject": None, "bodyValues": {"t": {"value": "x"}}})
+    assert message.summary["subject"] is None
+    assert message.properties(["textBody"], blob_id="B", body_properties=["partId"]) == {"textBody": [{"partId": "1"}]}
+
+
 def test_resolved_types() -> None:
     message = parsed({"attachments": [{"blobId": "Bmulti"}, {"blobId": "Bpng"}]})
     types = message.properties(["attachments"], blob_id="B", body_properties=["type"])["attachments"]

@@ -255,6 +255,9 @@ def test_html_text() -> None:
         "\\" * 200_000,
         "[" * 200_000,
         "x" * 200_000,
+        "<!--" * 50_000,
+        "<script" * 30_000,
+        "<a b=c>" * 30_000,
     ],
 )
 def test_hostile_values_stay_linear(raw: str) -> None:
