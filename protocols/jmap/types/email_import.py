@@ -3,7 +3,6 @@ account, stored through the same service as LMTP delivery."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from protocols.formats.mime import parse_message
@@ -11,43 +10,11 @@ from protocols.jmap import generic
 from protocols.jmap.blobs import read_blob
 from protocols.jmap.context import CallContext, account_id_for
 from protocols.jmap.errors import MethodError, SetError, invalid_arguments, invalid_properties
-from protocols.jmap.ids import EMAIL, THREAD
 from protocols.jmap.registry import MAIL, JmapRegistry
-from protocols.jmap.types.email import DEFAULT_PROPERTIES, METADATA, BodyOptions, email_properties, parse_utc_date
-from protocols.jmap.types.email_set import keyword_set, mailbox_set
-from protocols.services.mail import prepare, store_message
-from storage.api import NotFound
+from protocols.jmap.types.email import DEFAULT_PROPERTIES, METADATA, BodyOptions, email_properties
+from protocols.jmap.types.email_set import file_message
 
 PARSE_DEFAULT = tuple(name for name in DEFAULT_PROPERTIES if name not in METADATA or name in ("blobId", "size"))
-
-
-def _received_at(obj: dict[str, Any]) -> float:
-    if "receivedAt" not in obj:
-        return time.time()
-    moment = parse_utc_date(obj["receivedAt"])
-    if moment is None:
-        raise invalid_properties("receivedAt")
-    return moment
-
-
-async def _store(ctx: CallContext, account_id: int, raw: bytes, obj: dict[str, Any]) -> dict[str, Any]:
-    mailbox_ids = mailbox_set(ctx, obj.get("mailboxIds"))
-    keywords = keyword_set(obj.get("keywords") or {})
-    received_at = _received_at(obj)
-    message = prepare(raw)
-    try:
-        async with ctx.store.write() as tx:
-            email = await store_message(
-                tx, account_id, message, mailbox_ids=mailbox_ids, keywords=keywords, received_at=received_at
-            )
-    except NotFound:
-        raise invalid_properties("mailboxIds", description="No such mailbox.") from None
-    return {
-        "id": EMAIL.render(email.id),
-        "blobId": email.blob_id,
-        "threadId": THREAD.render(email.thread_id),
-        "size": email.size,
-    }
 
 
 async def email_import(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +35,7 @@ async def email_import(ctx: CallContext, arguments: dict[str, Any]) -> dict[str,
                 found = await read_blob(tx, account_id, obj["blobId"])
             if found is None:
                 raise SetError("blobNotFound", notFound=[obj["blobId"]])
-            created[creation_id] = await _store(ctx, account_id, found[0], obj)
+            created[creation_id] = await file_message(ctx, account_id, found[0], obj)
             ctx.created_ids[creation_id] = created[creation_id]["id"]
         except SetError as exc:
             not_created[creation_id] = exc.to_json()

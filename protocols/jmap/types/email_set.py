@@ -63,16 +63,40 @@ def blob_ids_in(value: Any) -> Iterator[str]:
             yield from blob_ids_in(item)
 
 
+def received_at_of(obj: dict[str, Any]) -> float:
+    if "receivedAt" not in obj:
+        return time.time()
+    moment = parse_utc_date(obj["receivedAt"])
+    if moment is None:
+        raise invalid_properties("receivedAt")
+    return moment
+
+
+async def file_message(ctx: CallContext, account_id: int, raw: bytes, obj: dict[str, Any]) -> dict[str, Any]:
+    """Store ``raw`` with the ``mailboxIds``, ``keywords`` and ``receivedAt`` of ``obj`` (Email/set create,
+    Email/import); returns the created email's server-set properties."""
+    mailbox_ids = mailbox_set(ctx, obj.get("mailboxIds"))
+    keywords = keyword_set(obj.get("keywords") or {})
+    received_at = received_at_of(obj)
+    message = prepare(raw)
+    try:
+        async with ctx.store.write() as tx:
+            email = await store_message(
+                tx, account_id, message, mailbox_ids=mailbox_ids, keywords=keywords, received_at=received_at
+            )
+    except NotFound:
+        raise invalid_properties("mailboxIds", description="No such mailbox.") from None
+    return {
+        "id": EMAIL.render(email.id),
+        "blobId": email.blob_id,
+        "threadId": THREAD.render(email.thread_id),
+        "size": email.size,
+    }
+
+
 def set_handlers(ctx: CallContext) -> generic.SetHandlers:
     async def create(account_id: int, creation_id: str, obj: dict[str, Any]) -> dict[str, Any]:
-        mailbox_ids = mailbox_set(ctx, obj.get("mailboxIds"))
-        keywords = keyword_set(obj.get("keywords", {}))
-        received_at = time.time()
-        if "receivedAt" in obj:
-            parsed_time = parse_utc_date(obj["receivedAt"])
-            if parsed_time is None:
-                raise invalid_properties("receivedAt")
-            received_at = parsed_time
+        mailbox_set(ctx, obj.get("mailboxIds"))
         readonly = [key for key in SERVER_SET if key in obj]
         if readonly:
             raise invalid_properties(*readonly, description="These properties are set by the server.")
@@ -88,25 +112,12 @@ def set_handlers(ctx: CallContext) -> generic.SetHandlers:
                 content, resolve_blob=blobs.get, now=time.time(), message_id_domain=ctx.server.mail_domain
             )
         except BlobNotFound as exc:
-            raise SetError("blobNotFound", notFound=[str(exc.args[0])]) from None
+            raise SetError("blobNotFound", notFound=list(exc.blob_ids)) from None
         except InvalidEmail as exc:
             raise invalid_properties(exc.args[0], description=str(exc.args[1])) from None
         if len(raw) > ctx.limits.max_size_upload:
             raise SetError("tooLarge", f"The message exceeds {ctx.limits.max_size_upload} bytes.")
-        message = prepare(raw)
-        try:
-            async with ctx.store.write() as tx:
-                email = await store_message(
-                    tx, account_id, message, mailbox_ids=mailbox_ids, keywords=keywords, received_at=received_at
-                )
-        except NotFound:
-            raise invalid_properties("mailboxIds", description="No such mailbox.") from None
-        return {
-            "id": EMAIL.render(email.id),
-            "blobId": email.blob_id,
-            "threadId": THREAD.render(email.thread_id),
-            "size": email.size,
-        }
+        return await file_message(ctx, account_id, raw, obj)
 
     async def update(account_id: int, object_id: str, patch: dict[str, Any]) -> dict[str, Any] | None:
         store_id = EMAIL.parse(object_id)
