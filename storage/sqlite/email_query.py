@@ -2,8 +2,10 @@
 
 A query whose filter names a mailbox (alone, or in a top-level AND) is driven by the mailbox's
 ``(mailbox_id, received_at DESC, email_id DESC)`` index, so "newest N of the inbox" reads N index entries
-whatever the mailbox holds. Collapsed threads and anchors walk the sorted rows and stop as soon as the page is
-complete, instead of ranking the whole result with a window function: the common page then costs its own size.
+whatever the mailbox holds. A query that must match the full-text index starts from the search hits instead
+and sorts them (a rare word costs its hits, not the mailbox; a word in most mail costs a sort). Collapsed
+threads and anchors walk the sorted rows and stop as soon as the page is complete, instead of ranking the whole
+result with a window function: the common page then costs its own size.
 """
 
 from __future__ import annotations
@@ -136,6 +138,16 @@ def _driving_mailbox(filter: EmailFilter | None) -> tuple[int | None, EmailFilte
     return None, filter
 
 
+def _requires_text(filter: EmailFilter | None) -> bool:
+    """Whether every result must match the full-text index (a text field in the filter or in a top-level AND):
+    then the search hits, usually few, drive the query instead of a walk of the whole date index."""
+    if isinstance(filter, EmailCondition):
+        return bool(fts_match(filter))
+    if isinstance(filter, EmailFilterOperator) and filter.operator == "AND":
+        return any(_requires_text(condition) for condition in filter.conditions)
+    return False
+
+
 def _order(sorts: tuple[EmailSort, ...], received: str, ident: str) -> tuple[str, list[Any]]:
     """ORDER BY terms and their parameters; the id breaks ties in the direction of the first sort."""
     sorts = sorts or DEFAULT_SORT
@@ -162,10 +174,15 @@ class QueryMixin(SearchMixin):
     async def query_emails(self, account_id: int, query: EmailQuery) -> EmailQueryPage:
         if query.limit is not None and query.limit < 0:
             raise ValueError("negative limit")
-        mailbox_id, rest = _driving_mailbox(query.filter)
+        searched = _requires_text(query.filter)
+        mailbox_id, rest = (None, query.filter) if searched else _driving_mailbox(query.filter)
         compiler = FilterCompiler()
         condition = compiler.compile(rest)
-        if mailbox_id is None:
+        if searched:
+            # Unary + keeps SQLite from walking the date index in order: it starts from the search hits and sorts.
+            source, params = "emails e WHERE e.account_id = ?", [account_id]
+            received, ident = "+e.received_at", "+e.id"
+        elif mailbox_id is None:
             source, params = "emails e WHERE e.account_id = ?", [account_id]
             received, ident = "e.received_at", "e.id"
         else:

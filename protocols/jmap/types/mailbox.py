@@ -253,6 +253,15 @@ def _validated(obj: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
     }
 
 
+def _conflict(fields: dict[str, Any]) -> SetError:
+    """The store refuses a sibling with the same name or a second mailbox with the same role."""
+    if fields["role"] is not None:
+        return invalid_properties(
+            "name", "role", description="A sibling has this name, or another mailbox has this role."
+        )
+    return invalid_properties("name", description="A sibling mailbox already has this name.")
+
+
 def _server_set_changed(current: dict[str, Any], patched: dict[str, Any]) -> list[str]:
     return [key for key in PROPERTIES if key not in SETTABLE and patched.get(key) != current.get(key)]
 
@@ -268,8 +277,8 @@ def set_handlers(ctx: CallContext, arguments: dict[str, Any]) -> generic.SetHand
         try:
             async with ctx.store.write() as tx:
                 made = await tx.create_mailbox(account_id, MailboxWrite(**fields))
-        except NameConflict as exc:
-            raise invalid_properties("name", "role", description=str(exc)) from None
+        except NameConflict:
+            raise _conflict(fields) from None
         except NotFound:
             raise invalid_properties("parentId", description="No such parent mailbox.") from None
         created = to_json(made)
@@ -292,8 +301,8 @@ def set_handlers(ctx: CallContext, arguments: dict[str, Any]) -> generic.SetHand
                 changes = {key: value for key, value in fields.items() if old[key] != value}
                 if changes:
                     await tx.update_mailbox(account_id, found[0].id, MailboxUpdate(changes))
-        except NameConflict as exc:
-            raise invalid_properties("name", "role", description=str(exc)) from None
+        except NameConflict:
+            raise _conflict(fields) from None
         except (NotFound, ValueError):
             raise invalid_properties("parentId", description="The parent must be another existing mailbox.") from None
         return None
