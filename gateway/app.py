@@ -17,7 +17,9 @@ from gateway.settings import Settings
 from protocols.caldav import setup as caldav
 from protocols.carddav import setup as carddav
 from protocols.jmap.setup import jmap_routes
+from protocols.lmtp import start_lmtp
 from protocols.services import directory
+from protocols.smtp import Relay
 from protocols.webdav.context import DavLimits
 from protocols.webdav.endpoint import DavEndpoint
 from protocols.webdav.paths import DAV_PREFIX
@@ -81,14 +83,18 @@ class GatewayApp(RootAlias):
 
 def build_app(settings: Settings) -> GatewayApp:
     store = open_store(settings.effective_storage_url)
+    relay = Relay.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await directory.rebuild(store)
+        lmtp = await start_lmtp(store, settings, relay) if settings.lmtp_listen else None
         try:
             yield
         finally:
+            if lmtp is not None:
+                await lmtp.close()
             await store.close()
 
     limits = DavLimits(settings.max_request_bytes, settings.max_item_bytes, settings.lock_max_timeout_seconds)
@@ -98,6 +104,6 @@ def build_app(settings: Settings) -> GatewayApp:
     dav = DavEndpoint(store, registry, limits)
     routes: list[BaseRoute] = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))
-    routes += jmap_routes(store, settings.base_url, settings.effective_mail_domain)
+    routes += jmap_routes(store, settings.base_url, settings.effective_mail_domain, relay)
     site = Starlette(routes=routes, lifespan=lifespan)
     return GatewayApp(AuthMiddleware(Dispatch(site, dav), [BasicAuthenticator(store, settings)]), store)

@@ -59,6 +59,15 @@ def _check_log_level(value: str) -> str:
     return value.lower()
 
 
+SMTP_TLS_MODES = ("auto", "starttls", "implicit", "off")
+
+
+def _check_smtp_tls(value: str) -> str:
+    if value.lower() not in SMTP_TLS_MODES:
+        raise ValueError(f"expected one of {', '.join(SMTP_TLS_MODES)}, got {value!r}")
+    return value.lower()
+
+
 def _at_least(minimum: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         if value < minimum:
@@ -163,6 +172,46 @@ class Settings:
         metadata=_meta(
             "mail.domain", "Domain for generated Message-IDs and mail identities; unset means this host's name."
         ),
+    )
+
+    lmtp_listen: str | None = field(
+        default=None,
+        metadata=_meta(
+            "mail.lmtp_listen",
+            "Address the LMTP server binds for delivery from the MTA, `HOST:PORT`; unset means no LMTP server.",
+            cli="--lmtp-listen",
+            check=_check_listen,
+        ),
+    )
+    max_message_bytes: int = field(
+        default=50 * MIB,
+        metadata=_meta(
+            "mail.max_message_bytes", "Largest message accepted over LMTP or created through JMAP.", check=_at_least(1)
+        ),
+    )
+    smtp_relay: str | None = field(
+        default=None,
+        metadata=_meta(
+            "smtp.relay",
+            "The MTA that sends outgoing mail (JMAP EmailSubmission, vacation replies), `HOST:PORT`; unset means "
+            "sending is refused.",
+            cli="--smtp-relay",
+            check=_check_listen,
+        ),
+    )
+    smtp_tls: str = field(
+        default="auto",
+        metadata=_meta(
+            "smtp.tls",
+            "TLS to the relay: auto (STARTTLS when offered), starttls (required), implicit (TLS from the start), off.",
+            check=_check_smtp_tls,
+        ),
+    )
+    smtp_username: str | None = field(
+        default=None, metadata=_meta("smtp.username", "User name for SMTP AUTH at the relay; unset means no AUTH.")
+    )
+    smtp_password: str | None = field(
+        default=None, metadata=_meta("smtp.password", "Password for SMTP AUTH at the relay.")
     )
 
     @property

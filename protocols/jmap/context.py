@@ -8,6 +8,7 @@ from typing import Any
 from gateway.auth import Principal
 from protocols.jmap.errors import MethodError
 from protocols.jmap.registry import JmapRegistry
+from protocols.smtp import Relay
 from storage.api import Store
 
 COLLATIONS = ("i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap")
@@ -52,6 +53,8 @@ class ServerInfo:
     """Public URL prefix without trailing slash."""
     mail_domain: str
     """Domain for generated Message-IDs."""
+    relay: Relay | None = None
+    """Where outgoing mail goes; None when no relay is configured (sending is refused)."""
 
 
 @dataclass

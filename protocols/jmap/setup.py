@@ -23,6 +23,7 @@ from protocols.jmap.types import (
     vacation,
 )
 from protocols.jmap.websocket import JmapWebSocket
+from protocols.smtp import Relay
 from storage.api import Store
 from storage.mail import EMAIL_SORT_PROPERTIES
 
@@ -57,10 +58,10 @@ def jmap_registry(limits: JmapLimits) -> JmapRegistry:
 
 
 def jmap_routes(
-    store: Store, base_url: str | None, mail_domain: str, limits: JmapLimits | None = None
+    store: Store, base_url: str | None, mail_domain: str, relay: Relay | None, limits: JmapLimits | None = None
 ) -> list[BaseRoute]:
     limits = limits or JmapLimits()
-    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain)
+    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain, relay)
     endpoint = JmapEndpoint(store, server, base_url)
     blob_endpoint = BlobEndpoint(store, limits.max_size_upload, limits.max_concurrent_upload)
     return [
