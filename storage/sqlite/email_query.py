@@ -179,8 +179,8 @@ class QueryMixin(SearchMixin):
         compiler = FilterCompiler()
         condition = compiler.compile(rest)
         if searched:
-            # Unary + keeps SQLite from walking the date index in order: it starts from the search hits and sorts.
-            source, params = "emails e WHERE e.account_id = ?", [account_id]
+            # Unary + keeps SQLite off the account's date index: it starts from the search hits and sorts them.
+            source, params = "emails e WHERE +e.account_id = ?", [account_id]
             received, ident = "+e.received_at", "+e.id"
         elif mailbox_id is None:
             source, params = "emails e WHERE e.account_id = ?", [account_id]
