@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/gateway --data-dir $(DATA_DIR) demo --listen $(LISTEN)
-	$(BIN)/gateway --data-dir $(DATA_DIR) serve --listen $(LISTEN)
+	$(BIN)/gateway --data-dir $(DATA_DIR) serve --listen $(LISTEN) --lmtp-listen 127.0.0.1:2424
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.caldav
 	$(BIN)/python -m bench.carddav
 	$(BIN)/python -m bench.mail
+	$(BIN)/python -m bench.lmtp
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

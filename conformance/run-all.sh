@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every third-party conformance suite against its own freshly started gateway, one after the other:
 # litmus (WebDAV), caldav-server-tester, python-caldav, vdirsyncer (CalDAV), vdirsyncer-carddav (CardDAV, with
-# khard), jmap (the jmapc client library). A failing suite does not stop the others.
+# khard), jmap (the jmapc client library), postfix (a real Postfix delivering over LMTP and relaying). A failing
+# suite does not stop the others.
 #
 #   conformance/run-all.sh              # all suites
 #   SUITES="litmus vdirsyncer" conformance/run-all.sh
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SUITES=${SUITES:-litmus caldav-server-tester python-caldav vdirsyncer vdirsyncer-carddav jmap}
+SUITES=${SUITES:-litmus caldav-server-tester python-caldav vdirsyncer vdirsyncer-carddav jmap postfix}
 
 declare -a verdicts=()
 worst=0

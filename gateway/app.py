@@ -104,6 +104,8 @@ def build_app(settings: Settings) -> GatewayApp:
     dav = DavEndpoint(store, registry, limits)
     routes: list[BaseRoute] = [Route(path, well_known, methods=ALL_METHODS) for path in WELL_KNOWN]
     routes.append(Route("/", landing, methods=["GET", "HEAD"]))
-    routes += jmap_routes(store, settings.base_url, settings.effective_mail_domain, relay)
+    routes += jmap_routes(
+        store, settings.base_url, settings.effective_mail_domain, relay, max_message_bytes=settings.max_message_bytes
+    )
     site = Starlette(routes=routes, lifespan=lifespan)
     return GatewayApp(AuthMiddleware(Dispatch(site, dav), [BasicAuthenticator(store, settings)]), store)

@@ -28,7 +28,13 @@ EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_STARTUP = 0, 1, 2, 3
 ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 DEMO_ACCOUNT = "demo"
 GLOBAL_FLAGS = {"data_dir": "DIR", "storage_url": "URL"}
-SERVER_FLAGS = {"listen": "HOST:PORT", "base_url": "URL", "log_level": "LEVEL"}
+SERVER_FLAGS = {
+    "listen": "HOST:PORT",
+    "base_url": "URL",
+    "log_level": "LEVEL",
+    "lmtp_listen": "HOST:PORT",
+    "smtp_relay": "HOST:PORT",
+}
 """Settings offered as command-line flags (before the subcommand, or after ``serve``/``demo``) -> metavar."""
 
 
@@ -217,6 +223,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     server = uvicorn.Server(config)
     print(f"listening on http://{settings.listen}/ (clients: {settings.public_url}/)", file=sys.stderr)
+    if settings.lmtp_listen:
+        print(f"LMTP delivery listening on {settings.lmtp_listen}", file=sys.stderr)
     await server.serve()
     return EXIT_OK if server.started else EXIT_STARTUP
 
@@ -246,7 +254,12 @@ def _add_identity_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--display-name", metavar="TEXT", help="the name others see (directory, invitations)")
     parser.add_argument("--email", metavar="ADDRESS", type=_address, help="primary mail address")
     parser.add_argument(
-        "--alias", metavar="ADDRESS", type=_address, action="append", default=[], help="another address (repeat)"
+        "--alias",
+        metavar="ADDRESS",
+        type=_alias,
+        action="append",
+        default=[],
+        help="another address, or @DOMAIN for the domain's catch-all (repeat)",
     )
 
 
@@ -256,6 +269,14 @@ def _address(value: str) -> str:
     if not local or "." not in domain or any(ch.isspace() for ch in value.strip()):
         raise argparse.ArgumentTypeError(f"not a mail address: {value!r}")
     return value.strip()
+
+
+def _alias(value: str) -> str:
+    """An address, or ``@DOMAIN``: the domain's catch-all, which receives the mail no address of it matches."""
+    domain = value.strip().removeprefix("@")
+    if value.strip().startswith("@") and "@" not in domain and "." in domain and not any(c.isspace() for c in domain):
+        return "@" + domain
+    return _address(value)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,6 +72,11 @@ class Address:
     address: str
     primary: bool
 
+    @property
+    def is_catch_all(self) -> bool:
+        """``@example.org`` receives mail for every unknown address of the domain; nobody sends as it."""
+        return self.address.startswith("@")
+
 
 @dataclass(frozen=True, slots=True)
 class Collection:
@@ -234,7 +239,10 @@ class Transaction(MailTransaction, Protocol):
         (addresses compare case-insensitively)."""
         ...
 
-    async def account_by_address(self, address: str) -> Account | None: ...
+    async def account_by_address(self, address: str) -> Account | None:
+        """The account owning ``address``, else the one owning its domain's catch-all alias ``@domain``."""
+        ...
+
     async def account_usage(self, account_id: int) -> int:
         """Bytes stored by the account (bodies of its items)."""
         ...

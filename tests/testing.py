@@ -9,10 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 START_TIMEOUT = 20.0
@@ -90,3 +92,74 @@ def propfind_body(*props: str) -> str:
     """A PROPFIND body asking for DAV: properties by local name."""
     inner = "".join(f"<D:{name}/>" for name in props)
     return f'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>{inner}</D:prop></D:propfind>'
+
+
+@dataclass
+class Received:
+    """One message an SmtpSink accepted: the envelope and the octets as they came."""
+
+    mail_from: str
+    rcpt_to: list[str]
+    data: bytes
+    helo: str
+    """The name the client gave in EHLO."""
+    tls: bool
+
+
+class _SinkHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.sink.refuse_senders:
+            return "553 5.7.1 Sender not allowed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.sink.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.sink.received.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content,
+                session.host_name,
+                server.transport.get_extra_info("ssl_object") is not None,
+            )
+        )
+        return "250 2.0.0 Ok: queued as 12345"
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd, in its own thread) on a loopback port, standing in for the organisation's
+    MTA: it keeps every message and refuses the recipients in ``refuse`` (550) and senders in ``refuse_senders``."""
+
+    port: int = 0
+    refuse: set[str] = field(default_factory=set)
+    refuse_senders: set[str] = field(default_factory=set)
+    received: list[Received] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@contextmanager
+def smtp_sink(refuse: set[str] | None = None, **smtp_options: Any) -> Iterator[SmtpSink]:
+    """Run an SmtpSink for the block; ``smtp_options`` go to aiosmtpd (TLS, AUTH: ``tls_context``,
+    ``require_starttls``, ``authenticator``, ``auth_required``, ``auth_require_tls``; ``ssl_context`` for TLS
+    from the first byte)."""
+    sink = SmtpSink(free_port(), refuse or set())
+    controller = Controller(_SinkHandler(sink), hostname="127.0.0.1", port=sink.port, **smtp_options)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -12,6 +12,7 @@ from protocols.smtp import Relay
 from storage.api import Store
 
 COLLATIONS = ("i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap")
+DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class ServerInfo:
     """Domain for generated Message-IDs."""
     relay: Relay | None = None
     """Where outgoing mail goes; None when no relay is configured (sending is refused)."""
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    """Largest message EmailSubmission sends (``tooLarge`` above it)."""
 
 
 @dataclass

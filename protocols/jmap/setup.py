@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from protocols.jmap import blobs
 from protocols.jmap.blobs import BlobEndpoint
-from protocols.jmap.context import JmapLimits, ServerInfo
+from protocols.jmap.context import DEFAULT_MAX_MESSAGE_BYTES, JmapLimits, ServerInfo
 from protocols.jmap.endpoint import JmapEndpoint, well_known_jmap
 from protocols.jmap.push import EventSourceEndpoint
 from protocols.jmap.registry import CORE, MAIL, SUBMISSION, VACATION, WEBSOCKET, Capability, JmapRegistry
@@ -16,6 +16,7 @@ from protocols.jmap.types import (
     email_import,
     email_query,
     email_set,
+    email_submission,
     identity,
     mailbox,
     search_snippet,
@@ -53,15 +54,21 @@ def jmap_registry(limits: JmapLimits) -> JmapRegistry:
     for module in (core, blobs, mailbox, thread, email, email_query, email_set, email_import, search_snippet):
         module.register(registry)
     identity.register(registry)
+    email_submission.register(registry)
     vacation.register(registry)
     return registry
 
 
 def jmap_routes(
-    store: Store, base_url: str | None, mail_domain: str, relay: Relay | None, limits: JmapLimits | None = None
+    store: Store,
+    base_url: str | None,
+    mail_domain: str,
+    relay: Relay | None,
+    limits: JmapLimits | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> list[BaseRoute]:
     limits = limits or JmapLimits()
-    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain, relay)
+    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain, relay, max_message_bytes)
     endpoint = JmapEndpoint(store, server, base_url)
     blob_endpoint = BlobEndpoint(store, limits.max_size_upload, limits.max_concurrent_upload)
     return [

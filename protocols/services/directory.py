@@ -53,7 +53,7 @@ async def directory_collection(tx: Transaction) -> Collection:
 async def publish(tx: Transaction, account: Account) -> None:
     """Write the account's card, unless it is already current (so sync tokens move only on real changes)."""
     collection = await directory_collection(tx)
-    addresses = [a.address for a in await tx.get_addresses(account.id)]
+    addresses = [a.address for a in await tx.get_addresses(account.id) if not a.is_catch_all]
     data = directory_card(account, addresses)
     current = await tx.get_item(collection.id, card_name(account.name))
     if current is not None and current.etag == etag_for(data):

@@ -21,7 +21,7 @@ async def prop_context(ctx: DavContext, tx: Transaction, target_path: str) -> Pr
     account = await tx.get_account_by_id(ctx.principal.account_id)
     used = await tx.account_usage(account.id) if account else 0
     locks = await tx.locks_affecting(target_path, time.time())
-    addresses = tuple(a.address for a in await tx.get_addresses(account.id)) if account else ()
+    addresses = tuple(a.address for a in await tx.get_addresses(account.id) if not a.is_catch_all) if account else ()
     return PropContext(ctx.user, ctx.registry, account, used, tuple(locks), addresses)
 
 

@@ -212,9 +212,12 @@ class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
             raise AlreadyExists("address listed twice") from exc
 
     async def account_by_address(self, address: str) -> Account | None:
+        # The exact address sorts before its domain's catch-all (``@domain``, the only form starting with "@").
+        catch_all = "@" + address.rpartition("@")[2] if "@" in address else address
         row = await self._one(
-            "SELECT a.* FROM accounts a JOIN account_addresses d ON d.account_id = a.id WHERE d.address = ?",
-            (address,),
+            "SELECT a.* FROM accounts a JOIN account_addresses d ON d.account_id = a.id WHERE d.address IN (?, ?)"
+            " ORDER BY d.address LIKE '@%' LIMIT 1",
+            (address, catch_all),
         )
         return _account(row) if row else None
 

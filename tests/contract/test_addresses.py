@@ -48,3 +48,18 @@ async def test_deleting_the_account_frees_its_addresses(store: Store, account: A
         await tx.delete_account(account.name)
     async with store.read() as tx:
         assert await tx.account_by_address("gone@example.org") is None
+
+
+async def test_a_domain_catch_all_answers_for_addresses_nobody_owns(store: Store, account: Account) -> None:
+    bob = await make_account(store, "bob")
+    async with store.write() as tx:
+        await tx.set_addresses(account.id, "alice@example.org", [])
+        await tx.set_addresses(bob.id, "bob@example.org", ["@example.org"])
+    async with store.read() as tx:
+        exact = await tx.account_by_address("Alice@example.org")
+        caught = await tx.account_by_address("sales@EXAMPLE.org")
+        assert exact is not None and exact.id == account.id
+        assert caught is not None and caught.id == bob.id
+        assert await tx.account_by_address("sales@example.net") is None
+        assert await tx.account_by_address("sales@sub.example.org") is None
+        assert await tx.account_by_address("postmaster") is None

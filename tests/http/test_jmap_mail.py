@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from tests.http.jmap_support import Jmap, connect, message
-from tests.testing import LiveServer
+from tests.testing import LiveServer, gateway
 
 _names = itertools.count()
 
@@ -358,6 +358,25 @@ def test_identities_and_forbidden_from(server: LiveServer) -> None:
     assert identity["id"] in updated["updated"]
     [again] = jmap.call("Identity/get", {"ids": [identity["id"]]})["list"]
     assert (again["name"], again["textSignature"]) == ("Me", "-- me")
+
+
+def test_catch_all_is_no_identity(server: LiveServer) -> None:
+    name = f"jmail{next(_names)}"
+    result = gateway(
+        server.data_dir,
+        "user",
+        "add",
+        name,
+        "--email",
+        f"{name}@catch.example",
+        "--alias",
+        "@catch.example",
+        stdin="pw\n",
+    )
+    assert result.returncode == 0, result.stderr
+    server.passwords[name] = "pw"
+    identities = connect(server, name).call("Identity/get", {"ids": None})["list"]
+    assert [identity["email"] for identity in identities] == [f"{name}@catch.example"]
 
 
 def test_vacation_response_singleton(jmap: Jmap) -> None:

@@ -27,14 +27,14 @@ def to_json(stored: StoredObject) -> dict[str, Any]:
 
 
 async def own_addresses(tx: Transaction, account_id: int) -> set[str]:
-    return {address.address.lower() for address in await tx.get_addresses(account_id)}
+    return {a.address.lower() for a in await tx.get_addresses(account_id) if not a.is_catch_all}
 
 
 async def ensure_identities(tx: Transaction, account_id: int, fallback_address: str) -> None:
     """One identity per address of the account (or the fallback when it has none), made once."""
     existing = {str(obj.data.get("email", "")).lower() for obj in await tx.list_objects(account_id, TYPE)}
     account = await tx.get_account_by_id(account_id)
-    addresses = [address.address for address in await tx.get_addresses(account_id)] or [fallback_address]
+    addresses = [a.address for a in await tx.get_addresses(account_id) if not a.is_catch_all] or [fallback_address]
     for address in addresses:
         if address.lower() not in existing:
             name = (account.display_name or "") if account else ""

@@ -1,0 +1,197 @@
+"""The output of ``bench.compare``: the machine's description, the tables (Markdown and plain text) and the JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.servers import Server
+from bench.workloads import workloads
+
+THIS, PEERS, CEILING = "gateway", ("radicale", "xandikos"), "ceiling"
+COLUMNS = ("items", "workload", "metric", THIS, *PEERS, CEILING, "vs best peer", "vs ceiling")
+LEGEND = """\
+Each figure is the median of the measured runs. The two ratios say how many times better this server does: for
+req/s this server's figure over the other's, for times (ms) the other's over this server's; above 1 this server
+is ahead. "vs best peer" compares with the better of Radicale and Xandikos, "vs ceiling" with the bare starlette
+app (it only answers GET and PROPFIND, with fixed bodies: its PROPFIND holds one response, so that ratio says how
+far a real listing is from an empty one). "cut": the server needed more than the time budget at that size;
+"unsupported": the server does not do it (its answer is in RESULTS.json); "[n]": the answer held n results where
+this server's held another number; "(n err)": n requests failed."""
+FILL_NOTE = """\
+This server is filled over HTTP by 16 concurrent PUTs. Radicale and Xandikos are filled through their on-disk
+formats while they run (one file per item in Radicale's collection folder; one file per item committed to the
+collection's Git repository for Xandikos), after making the collection over HTTP: through PUT, which costs them time
+in proportion to the collection, 100,000 items would take them hours. Their fill time includes the first listing,
+in which Radicale parses and caches every item."""
+
+
+def machine(servers: list[Server]) -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": model.group(1).strip() if model else platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory.group(1)) / 2**20, 1) if memory else None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "versions": {server.name: server.version() for server in servers},
+    }
+
+
+def number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def ratio(value: float) -> str:
+    return f"{value:,.0f}x" if value >= 10 else f"{value:.1f}x" if value >= 0.95 else f"{value:.2f}x"
+
+
+def cell_text(cell: dict[str, Any] | None, metric: str, reference: dict[str, Any] | None) -> str:
+    """A server's figure for ``metric``, or why there is none."""
+    if cell is None:
+        return ""
+    if cell["status"] != "ok":
+        return str(cell["status"])
+    text = number(cell["median"][metric])
+    if reference is not None and reference.get("status") == "ok" and cell.get("results") != reference["results"]:
+        text += f" [{cell['results']}]"
+    if cell.get("errors"):
+        text += f" ({cell['errors']} err)"
+    return text
+
+
+def better(this: float, other: float, higher_is_better: bool) -> float:
+    """How many times better ``this`` is than ``other``."""
+    if higher_is_better:
+        return this / other if other else float("inf")
+    return other / this if this else float("inf")
+
+
+def median(cells: dict[str, Any], name: str, key: str) -> float | None:
+    cell = cells.get(name)
+    return float(cell["median"][key]) if cell and cell["status"] == "ok" else None
+
+
+def rows(results: dict[str, Any], size: int) -> Iterator[list[str]]:
+    """The table's rows for one size: one per workload and metric."""
+    measured = results["sizes"].get(str(size))
+    if measured is None:
+        return
+    for workload in workloads(1, results["settings"]["mix_seconds"], results["settings"]["mix_clients"]):
+        cells = measured["workloads"].get(workload.key, {}).get("servers", {})
+        this = cells.get(THIS)
+        for metric in workload.metrics:
+            mine, ceiling = median(cells, THIS, metric.key), median(cells, CEILING, metric.key)
+            peers = [v for v in (median(cells, name, metric.key) for name in PEERS) if v is not None]
+            best = (max if metric.higher_is_better else min)(peers) if peers else None
+            yield [
+                f"{size:,}",
+                workload.title,
+                metric.key,
+                *(cell_text(cells.get(name), metric.key, this) for name in (THIS, *PEERS, CEILING)),
+                ratio(better(mine, best, metric.higher_is_better)) if mine is not None and best is not None else "",
+                ratio(better(mine, ceiling, metric.higher_is_better)) if mine and ceiling is not None else "",
+            ]
+
+
+def markdown(header: tuple[str, ...], body: list[list[str]], left: int) -> str:
+    """A Markdown table whose first ``left`` columns are left-aligned, the others right-aligned."""
+    align = ["---" if n < left else "---:" for n in range(len(header))]
+    lines = [header, align, *body]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def plain(header: tuple[str, ...], body: list[list[str]], left: int) -> str:
+    lines = [list(header), *body]
+    widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
+    justified = (
+        [
+            text.ljust(width) if n < left else text.rjust(width)
+            for n, (text, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        for line in lines
+    )
+    return "\n".join("  ".join(line) for line in justified)
+
+
+def text_table(results: dict[str, Any], size: int) -> str:
+    return plain(COLUMNS, list(rows(results, size)), 3)
+
+
+def mail_rows(results: dict[str, Any]) -> list[list[str]]:
+    body = []
+    for row in results.get("mail", []):
+        figures = [f"{number(row[key])} {key}" for key in ("msg/s", "ms", "p99 ms") if key in row]
+        if "results" in row:
+            figures.append(f"{row['results']:,} results")
+        body.append([row["operation"], ", ".join(figures) or f"{row['status']} {row.get('note', '')}".strip()])
+    return body
+
+
+def text_mail(results: dict[str, Any]) -> str:
+    return plain(("mail (this server)", "median"), mail_rows(results), 1) if results.get("mail") else ""
+
+
+def write(results: dict[str, Any], output: Path) -> None:
+    """``output``.json with everything, ``output``.md with the tables and the machine."""
+    output.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    output.with_suffix(".md").write_text(render(results))
+
+
+def render(results: dict[str, Any]) -> str:
+    about, settings = results["machine"], results["settings"]
+    sizes = [int(size) for size in results["sizes"]]
+    body = [row for size in sizes for row in rows(results, size)]
+    versions = ", ".join(f"{name} {version}" for name, version in about["versions"].items())
+    spent = [
+        [f"{size:,}", f"{results['sizes'][str(size)]['elapsed_s']:,.0f}"]
+        + [fill_text(results["sizes"][str(size)], name) for name in (THIS, *PEERS)]
+        for size in sizes
+    ]
+    parts = [
+        "# Side by side: this server, Radicale, Xandikos and the ceiling",
+        f"Written by `python -m bench.compare` (`make bench`) on {about['date']}: sizes {settings['sizes']}, "
+        f"{settings['runs']} measured runs per figure, {settings['window']:g} s per throughput run, phone mix of "
+        f"{settings['mix_clients']} clients for {settings['mix_seconds']:g} s, budget {settings['budget']:g} s per "
+        "server and size. All servers and the client on loopback on one machine:",
+        markdown(
+            ("machine", ""),
+            [
+                ["CPU", f"{about['cpu']}, {about['cores']} cores, {about['memory_gib']} GiB"],
+                ["OS", about["os"]],
+                ["Python", about["python"]],
+                ["servers", versions],
+                ["load average at start", " / ".join(str(load) for load in about["load_average_at_start"])],
+            ],
+            2,
+        ),
+        LEGEND,
+        markdown(COLUMNS, body, 3),
+        "## Filling, and the time each size took",
+        FILL_NOTE,
+        markdown(("items", "size took s", *(f"{name} fill s" for name in (THIS, *PEERS))), spent, 1),
+    ]
+    if results.get("mail"):
+        parts += ["## Mail (this server only)", markdown(("operation", "median"), mail_rows(results), 1)]
+    if "elapsed_s" in results:
+        parts.append(f"The whole run took {results['elapsed_s'] / 60:,.1f} minutes.")
+    return "\n\n".join(parts) + "\n"
+
+
+def fill_text(measured: dict[str, Any], name: str) -> str:
+    fill = measured["fill_s"].get(name)
+    return "" if fill is None else fill if isinstance(fill, str) else f"{fill:,.1f}"
