@@ -11,10 +11,9 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from storage.errors import NotFound, SyncTokenExpired
 from storage.mail import ObjectChange, ObjectChanges, StoredObject
+from storage.sqlite.inline import SqlConnection
 
 OBJECT_OPS = frozenset({"created", "modified", "deleted", "counts"})
 """``counts``: only a Mailbox's counters changed (``/changes`` answers ``updatedProperties`` for those)."""
@@ -37,7 +36,7 @@ def dumps(value: Any) -> str:
 class MailBase:
     """What the mail mixins share: ``SqliteTransaction`` supplies the connection helpers declared here."""
 
-    _conn: aiosqlite.Connection
+    _conn: SqlConnection
     touched_accounts: set[int]
 
     if TYPE_CHECKING:

@@ -1,8 +1,9 @@
-"""The embedded default backend: one SQLite file in WAL mode, driven through aiosqlite.
+"""The embedded default backend: one SQLite file in WAL mode.
 
 SQLite allows one writer at a time, so writes queue on an asyncio lock and run as ``BEGIN IMMEDIATE``
-transactions on a dedicated connection; reads run on a small pool of other connections, each inside a
-deferred transaction that gives it a consistent snapshot while writers go on.
+transactions on a dedicated connection whose statements run inline (see ``inline``); reads run through aiosqlite
+on a small pool of other connections, each inside a deferred transaction that gives it a consistent snapshot
+while writers go on.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from pathlib import Path
 import aiosqlite
 
 from storage.bus import ChangeBus
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.transaction import SqliteTransaction
 
 READER_POOL_SIZE = 4
 BUSY_TIMEOUT_MS = 10_000
+PRAGMAS = (f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL")
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -38,7 +41,7 @@ class SqliteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.bus = ChangeBus()
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: InlineConnection | None = None
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
@@ -46,22 +49,28 @@ class SqliteStore:
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        for pragma in PRAGMAS:
+            await conn.execute(pragma)
         return conn
+
+    def _connect_writer(self) -> InlineConnection:
+        # check_same_thread=False: BEGIN IMMEDIATE runs on a worker thread, never while the loop uses it.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in (*PRAGMAS, "PRAGMA journal_mode = WAL"):
+            conn.execute(pragma)
+        return InlineConnection(conn)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode = WAL")
+        self._writer = self._connect_writer()
         await self._migrate(self._writer)
         for _ in range(READER_POOL_SIZE):
             reader = await self._connect()
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
 
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+    async def _migrate(self, conn: InlineConnection) -> None:
         async with conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
@@ -97,7 +106,7 @@ class SqliteStore:
             raise RuntimeError("store is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await conn.begin_immediate()
             tx = SqliteTransaction(conn, writable=True)
             try:
                 yield tx

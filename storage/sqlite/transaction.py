@@ -8,8 +8,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import aiosqlite
-
 from storage.api import (
     NO_PRECONDITIONS,
     SHORT_SPAN_SECONDS,
@@ -35,6 +33,7 @@ from storage.api import (
 )
 from storage.sqlite.email_query import QueryMixin
 from storage.sqlite.emails import EmailsMixin
+from storage.sqlite.inline import SqlConnection
 from storage.sqlite.objects import ObjectsMixin
 
 ITEM_COLUMNS = (
@@ -116,7 +115,7 @@ def _merge_properties(current: Mapping[str, str], set_props: Mapping[str, str], 
 class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
     """The DAV half is here; the mail half comes from the mixins (one module per concern)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+    def __init__(self, conn: SqlConnection, *, writable: bool) -> None:
         self._conn = conn
         self._writable = writable
         self.touched_accounts: set[int] = set()

@@ -1,0 +1,89 @@
+"""The writer's connection: statements run inline on the event loop's thread, with aiosqlite's calling shape.
+
+A write transaction issues dozens of short statements (storing one email takes ~60). Through aiosqlite each is a
+hop to its thread and back (~50 µs of queueing and wake-ups against a few µs of SQLite work), so the hops, not
+SQLite, bounded the write rate while the single writer lock was held. Inline, a statement costs what SQLite
+costs. Only waiting for the database lock could block the loop for long, so ``BEGIN IMMEDIATE`` (which waits
+up to the busy timeout when another process writes) still runs on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import aiosqlite
+
+
+class InlineCursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchmany(self, size: int) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[Any]:
+        for row in self._cursor:
+            yield row
+
+
+class InlineExecution:
+    """Like aiosqlite's ``execute`` result: awaitable, or an async context manager closing the cursor."""
+
+    def __init__(self, conn: sqlite3.Connection, sql: str, parameters: Iterable[Any]) -> None:
+        self._cursor = InlineCursor(conn.execute(sql, tuple(parameters)))
+
+    def __await__(self) -> Generator[Any, None, InlineCursor]:
+        return self._done().__await__()
+
+    async def _done(self) -> InlineCursor:
+        return self._cursor
+
+    async def __aenter__(self) -> InlineCursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor._cursor.close()
+
+
+class InlineConnection:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._locker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-begin")
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> InlineExecution:
+        return InlineExecution(self._conn, sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        return InlineCursor(self._conn.executemany(sql, parameters))
+
+    async def executescript(self, script: str) -> InlineCursor:
+        return InlineCursor(self._conn.executescript(script))
+
+    async def create_function(
+        self, name: str, num_params: int, func: Callable[..., Any], deterministic: bool = False
+    ) -> None:
+        self._conn.create_function(name, num_params, func, deterministic=deterministic)
+
+    async def begin_immediate(self) -> None:
+        """Take the write lock off the loop's thread: it may wait for another process's transaction."""
+        await asyncio.get_running_loop().run_in_executor(self._locker, self._conn.execute, "BEGIN IMMEDIATE")
+
+    async def close(self) -> None:
+        self._conn.close()
+        self._locker.shutdown(wait=False)
+
+
+SqlConnection = aiosqlite.Connection | InlineConnection
