@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from protocols.formats.mime import ParsedMessage, parse_message
 from storage.api import Transaction
-from storage.mail import Email, Mailbox, MailboxWrite, blob_id_for
+from storage.mail import Email, EmailWrite, Mailbox, MailboxWrite, blob_id_for
 
 DEFAULT_MAILBOXES: tuple[tuple[str, str, int], ...] = (
     ("inbox", "Inbox", 1),
@@ -45,15 +45,22 @@ async def ensure_mailboxes(tx: Transaction, account_id: int) -> list[Mailbox]:
 
 @dataclass(frozen=True, slots=True)
 class PreparedMessage:
-    """A message parsed outside the write transaction, ready to be stored."""
+    """A message parsed, and its index fields extracted, outside the write transaction, ready to be stored."""
 
     raw: bytes
     parsed: ParsedMessage
-    blob_id: str
+    index: EmailWrite
+    """Everything but where the email goes (mailboxes, keywords, time), which the store call fills in."""
+
+    @property
+    def blob_id(self) -> str:
+        return self.index.blob_id
 
 
 def prepare(raw: bytes) -> PreparedMessage:
-    return PreparedMessage(raw, parse_message(raw), blob_id_for(raw))
+    parsed = parse_message(raw)
+    index = parsed.email_write(blob_id=blob_id_for(raw), received_at=0, mailbox_ids=frozenset(), keywords=frozenset())
+    return PreparedMessage(raw, parsed, index)
 
 
 async def store_message(
@@ -67,9 +74,9 @@ async def store_message(
     delivered: bool = False,
 ) -> Email:
     """Keep the raw bytes as a blob and the email with its index fields, in the caller's transaction."""
-    blob = await tx.put_blob(account_id, message.raw, hold_seconds=0)
-    write = message.parsed.email_write(
-        blob_id=blob.blob_id,
+    await tx.put_blob(account_id, message.raw, hold_seconds=0)
+    write = replace(
+        message.index,
         received_at=time.time() if received_at is None else received_at,
         mailbox_ids=frozenset(mailbox_ids),
         keywords=frozenset(keyword.lower() for keyword in keywords),
