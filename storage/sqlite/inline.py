@@ -3,8 +3,8 @@
 A write transaction issues dozens of short statements (storing one email takes ~60). Through aiosqlite each is a
 hop to its thread and back (~50 µs of queueing and wake-ups against a few µs of SQLite work), so the hops, not
 SQLite, bounded the write rate while the single writer lock was held. Inline, a statement costs what SQLite
-costs. Only waiting for the database lock could block the loop for long, so ``BEGIN IMMEDIATE`` (which waits
-up to the busy timeout when another process writes) still runs on a worker thread.
+costs. Only waiting for the database lock could block the loop for long, so when another process holds it,
+``BEGIN IMMEDIATE`` waits (up to the busy timeout) on a worker thread.
 """
 
 from __future__ import annotations
@@ -77,8 +77,17 @@ class InlineConnection:
     ) -> None:
         self._conn.create_function(name, num_params, func, deterministic=deterministic)
 
-    async def begin_immediate(self) -> None:
-        """Take the write lock off the loop's thread: it may wait for another process's transaction."""
+    async def begin_immediate(self, busy_timeout_ms: int) -> None:
+        """Take the write lock: at once when it is free (the usual case, no thread hop), else on a worker thread,
+        waiting up to ``busy_timeout_ms`` for another process's transaction without blocking the loop."""
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError:
+            pass  # SQLITE_BUSY: another process holds the write lock
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         await asyncio.get_running_loop().run_in_executor(self._locker, self._conn.execute, "BEGIN IMMEDIATE")
 
     async def close(self) -> None:

@@ -106,7 +106,7 @@ class SqliteStore:
             raise RuntimeError("store is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.begin_immediate()
+            await conn.begin_immediate(BUSY_TIMEOUT_MS)
             tx = SqliteTransaction(conn, writable=True)
             try:
                 yield tx
