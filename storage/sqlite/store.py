@@ -1,9 +1,9 @@
 """The embedded default backend: one SQLite file in WAL mode.
 
 SQLite allows one writer at a time, so writes queue on an asyncio lock and run as ``BEGIN IMMEDIATE``
-transactions on a dedicated connection whose statements run inline (see ``inline``); reads run through aiosqlite
-on a small pool of other connections, each inside a deferred transaction that gives it a consistent snapshot
-while writers go on.
+transactions on a dedicated connection; reads run on a small pool of other connections, each inside a deferred
+transaction that gives it a consistent snapshot while writers go on. Statements run inline on the event loop
+(see ``inline``): a thread hop per statement cost more than the statements.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-
-import aiosqlite
 
 from storage.bus import ChangeBus
 from storage.sqlite.inline import InlineConnection
@@ -43,30 +41,23 @@ class SqliteStore:
         self.bus = ChangeBus()
         self._writer: InlineConnection | None = None
         self._write_lock = asyncio.Lock()
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._readers: asyncio.Queue[InlineConnection] = asyncio.Queue()
+        self._all_readers: list[InlineConnection] = []
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
-        return conn
-
-    def _connect_writer(self) -> InlineConnection:
-        # check_same_thread=False: BEGIN IMMEDIATE runs on a worker thread, never while the loop uses it.
+    def _connect(self, *pragmas: str) -> InlineConnection:
+        # check_same_thread=False: a lock wait runs on a worker thread, never while the loop uses the connection.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        for pragma in (*PRAGMAS, "PRAGMA journal_mode = WAL"):
+        for pragma in (*PRAGMAS, *pragmas):
             conn.execute(pragma)
         return InlineConnection(conn)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = self._connect_writer()
+        self._writer = self._connect("PRAGMA journal_mode = WAL")
         await self._migrate(self._writer)
         for _ in range(READER_POOL_SIZE):
-            reader = await self._connect()
+            reader = self._connect()
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
 
