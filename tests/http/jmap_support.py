@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,8 @@ MAIL = "urn:ietf:params:jmap:mail"
 SUBMISSION = "urn:ietf:params:jmap:submission"
 VACATION = "urn:ietf:params:jmap:vacationresponse"
 USING = [CORE, MAIL, SUBMISSION, VACATION]
+STREAM = "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}"
+STREAM_TIMEOUT = 5.0
 
 
 @dataclass
@@ -98,3 +103,33 @@ def message(
         "",
     ]
     return "\r\n".join(lines).encode()
+
+
+@dataclass
+class Event:
+    name: str
+    id: str | None
+    data: Any
+
+
+def read_events(response: httpx.Response) -> Iterator[Event]:
+    """Parse a text/event-stream as it arrives; ends when the server ends the response."""
+    fields: dict[str, str] = {}
+    for line in response.iter_lines():
+        if line:
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+        elif fields:
+            yield Event(fields["event"], fields.get("id"), json.loads(fields["data"]))
+            fields = {}
+
+
+@contextmanager
+def event_stream(
+    server: LiveServer, user: str, *, types: str = "*", closeafter: str = "no", ping: int = 0, **headers: str
+) -> Iterator[tuple[httpx.Response, Iterator[Event]]]:
+    with (
+        server.client(user, timeout=STREAM_TIMEOUT) as http,
+        http.stream("GET", STREAM.format(types=types, closeafter=closeafter, ping=ping), headers=headers) as response,
+    ):
+        yield response, read_events(response)

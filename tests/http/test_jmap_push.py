@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,11 @@ from gateway.app import build_app
 from gateway.settings import Settings
 from protocols.jmap.push import MAX_PING_SECONDS, MAX_STREAMS_PER_ACCOUNT, stream_options
 from protocols.jmap.websocket import MAX_SOCKETS_PER_ACCOUNT
-from tests.http.jmap_support import CORE, MAIL, Jmap
+from tests.http.jmap_support import CORE, MAIL, STREAM, Jmap, event_stream, read_events
 from tests.http.jmap_support import connect as jmap_connect
 from tests.testing import LiveServer, free_port, gateway
 
 WEBSOCKET = "urn:ietf:params:jmap:websocket"
-STREAM = "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}"
 TIMEOUT = 5.0
 
 _names = itertools.count()
@@ -54,36 +52,6 @@ def create_mailbox(jmap: Jmap, name: str) -> str:
 
 
 # --- event source ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    name: str
-    id: str | None
-    data: Any
-
-
-def read_events(response: httpx.Response) -> Iterator[Event]:
-    """Parse a text/event-stream as it arrives; ends when the server ends the response."""
-    fields: dict[str, str] = {}
-    for line in response.iter_lines():
-        if line:
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
-        elif fields:
-            yield Event(fields["event"], fields.get("id"), json.loads(fields["data"]))
-            fields = {}
-
-
-@contextmanager
-def event_stream(
-    server: LiveServer, user: str, *, types: str = "*", closeafter: str = "no", ping: int = 0, **headers: str
-) -> Iterator[tuple[httpx.Response, Iterator[Event]]]:
-    with (
-        server.client(user, timeout=TIMEOUT) as http,
-        http.stream("GET", STREAM.format(types=types, closeafter=closeafter, ping=ping), headers=headers) as response,
-    ):
-        yield response, read_events(response)
 
 
 def test_session_advertises_push_urls(jmap: Jmap, server: LiveServer) -> None:

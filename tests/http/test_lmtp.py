@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.jmap_support import Jmap, connect, message
-from tests.http.test_jmap_push import event_stream
+from tests.http.jmap_support import Jmap, connect, event_stream, message
 from tests.testing import LiveServer, SmtpSink, free_port, gateway, live_server, smtp_sink
 
 MAX_MESSAGE_BYTES = 200_000
