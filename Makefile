@@ -30,11 +30,19 @@ test: $(STAMP) lint
 conformance: $(STAMP)
 	bash conformance/run-all.sh
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.propfind
-	$(BIN)/python -m bench.caldav
-	$(BIN)/python -m bench.carddav
-	$(BIN)/python -m bench.mail
+# The side-by-side benchmark (bench/compare.py): Radicale and Xandikos go into their own environment.
+# Quick look: make bench BENCH_ARGS="--sizes 1000 --mix-seconds 10 --no-mail"
+PEERS := bench/.venv-peers
+BENCH_ARGS ?=
+
+$(PEERS)/.installed: bench/peers.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q --upgrade pip
+	$(PEERS)/bin/pip install -q -r bench/peers.txt
+	@touch $@
+
+bench: $(STAMP) $(PEERS)/.installed
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 	$(BIN)/python -m bench.lmtp
 
 clean:

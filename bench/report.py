@@ -17,13 +17,20 @@ from bench.workloads import workloads
 THIS, PEERS, CEILING = "gateway", ("radicale", "xandikos"), "ceiling"
 COLUMNS = ("items", "workload", "metric", THIS, *PEERS, CEILING, "vs best peer", "vs ceiling")
 LEGEND = """\
-Each figure is the median of the measured runs. The two ratios say how many times better this server does: for
-req/s this server's figure over the other's, for times (ms) the other's over this server's; above 1 this server
-is ahead. "vs best peer" compares with the better of Radicale and Xandikos, "vs ceiling" with the bare starlette
-app (it only answers GET and PROPFIND, with fixed bodies: its PROPFIND holds one response, so that ratio says how
-far a real listing is from an empty one). "cut": the server needed more than the time budget at that size;
-"unsupported": the server does not do it (its answer is in RESULTS.json); "[n]": the answer held n results where
-this server's held another number; "(n err)": n requests failed."""
+Each figure is the median of the measured runs; req/s counts successful requests. The two ratios say how many times
+better this server does: for req/s its figure over the other's, for times (ms) the other's over its own; above 1
+this server is ahead. "vs best peer" compares with the better of Radicale and Xandikos, "vs ceiling" with the bare
+starlette app (it answers GET and PROPFIND only, with fixed bodies: its PROPFIND holds one response, so that ratio
+says how far a real listing is from an empty one). "cut": the peer needed more than the time budget at that size,
+fill included, and was stopped there; "unsupported": the server does not do it; "[n]": the answer held n results
+where this server's held another number; "(n err)": n requests failed (why: in the notes below the table)."""
+SERVERS_NOTE = """\
+How the servers run: this server as `gateway serve` (uvicorn, one process), the account made by `gateway user add`;
+Radicale on its built-in threaded server with htpasswd (plain) authentication, which speaks HTTP/1.0 (a new
+connection per request) and, as shipped, serves 8 connections at once with a listen backlog of 5, so that with 16
+or 50 clients some connections wait for the kernel's SYN retries (seconds) or are reset; Xandikos on its own aiohttp
+server, without authentication (it offers that only over TLS), which answers 423 Locked to a write while another
+write to the same collection is under way. All log warnings only."""
 FILL_NOTE = """\
 This server is filled over HTTP by 16 concurrent PUTs. Radicale and Xandikos are filled through their on-disk
 formats while they run (one file per item in Radicale's collection folder; one file per item committed to the
@@ -57,7 +64,7 @@ def number(value: float) -> str:
 
 
 def ratio(value: float) -> str:
-    return f"{value:,.0f}x" if value >= 10 else f"{value:.1f}x" if value >= 0.95 else f"{value:.2f}x"
+    return f"{value:,.0f}x" if value >= 10 else f"{value:.1f}x" if value >= 0.95 else f"{value:.2g}x"
 
 
 def cell_text(cell: dict[str, Any] | None, metric: str, reference: dict[str, Any] | None) -> str:
@@ -69,8 +76,8 @@ def cell_text(cell: dict[str, Any] | None, metric: str, reference: dict[str, Any
     text = number(cell["median"][metric])
     if reference is not None and reference.get("status") == "ok" and cell.get("results") != reference["results"]:
         text += f" [{cell['results']}]"
-    if cell.get("errors"):
-        text += f" ({cell['errors']} err)"
+    if failed := sum(cell.get("failures", {}).values()):
+        text += f" ({failed:,} err)"
     return text
 
 
@@ -102,10 +109,28 @@ def rows(results: dict[str, Any], size: int) -> Iterator[list[str]]:
                 f"{size:,}",
                 workload.title,
                 metric.key,
-                *(cell_text(cells.get(name), metric.key, this) for name in (THIS, *PEERS, CEILING)),
+                *(cell_text(cells.get(name), metric.key, this) for name in (THIS, *PEERS)),
+                cell_text(cells.get(CEILING), metric.key, None),
                 ratio(better(mine, best, metric.higher_is_better)) if mine is not None and best is not None else "",
                 ratio(better(mine, ceiling, metric.higher_is_better)) if mine and ceiling is not None else "",
             ]
+
+
+def notes(results: dict[str, Any]) -> Iterator[str]:
+    """Why a figure is missing, what failed requests answered, and what the client's CPU was at the ceiling."""
+    for size, measured in results["sizes"].items():
+        for workload in measured["workloads"].values():
+            for name, cell in workload["servers"].items():
+                where = f"{int(size):,} items, {workload['title']}, {name}"
+                if cell.get("note"):
+                    yield f"- {where}: {cell['status']}, {cell['note']}"
+                if failures := cell.get("failures"):
+                    whys = ", ".join(f"{count:,} x {why}" for why, count in sorted(failures.items()))
+                    yield f"- {where}: failed requests (all runs): {whys}"
+                if name == CEILING and cell.get("runs") and "client cpu %" in cell["runs"][0]:
+                    cpu = max(run["client cpu %"] for run in cell["runs"])
+                    verdict = "so it kept up" if cpu < 90 else "so the client may have limited the figure"
+                    yield f"- {where}: the client used at most {cpu:.0f}% of a core ({verdict})"
 
 
 def markdown(header: tuple[str, ...], body: list[list[str]], left: int) -> str:
@@ -138,7 +163,8 @@ def mail_rows(results: dict[str, Any]) -> list[list[str]]:
         figures = [f"{number(row[key])} {key}" for key in ("msg/s", "ms", "p99 ms") if key in row]
         if "results" in row:
             figures.append(f"{row['results']:,} results")
-        body.append([row["operation"], ", ".join(figures) or f"{row['status']} {row.get('note', '')}".strip()])
+        why = f"{row.get('status', '')} {row.get('note', '')}".strip()
+        body.append([row["operation"].strip(), ", ".join(figures) or why])
     return body
 
 
@@ -167,7 +193,7 @@ def render(results: dict[str, Any]) -> str:
         f"Written by `python -m bench.compare` (`make bench`) on {about['date']}: sizes {settings['sizes']}, "
         f"{settings['runs']} measured runs per figure, {settings['window']:g} s per throughput run, phone mix of "
         f"{settings['mix_clients']} clients for {settings['mix_seconds']:g} s, budget {settings['budget']:g} s per "
-        "server and size. All servers and the client on loopback on one machine:",
+        "peer and size. All servers and the client on loopback on one machine:",
         markdown(
             ("machine", ""),
             [
@@ -181,6 +207,8 @@ def render(results: dict[str, Any]) -> str:
         ),
         LEGEND,
         markdown(COLUMNS, body, 3),
+        "\n".join(notes(results)),
+        SERVERS_NOTE,
         "## Filling, and the time each size took",
         FILL_NOTE,
         markdown(("items", "size took s", *(f"{name} fill s" for name in (THIS, *PEERS))), spent, 1),
