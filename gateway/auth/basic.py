@@ -65,6 +65,7 @@ class BasicAuthenticator:
         )
         self._cache_key = secrets.token_bytes(32)
         self._cache: OrderedDict[bytes, float] = OrderedDict()
+        self._verifying: dict[bytes, asyncio.Future[bool]] = {}
 
     def challenge(self, realm: str) -> str:
         return f'Basic realm="{realm}", charset="UTF-8"'
@@ -82,7 +83,7 @@ class BasicAuthenticator:
             account = await tx.get_account(name)
         if account is None:
             await burn_verify(password)
-        elif self._is_cached(account, password) or await self._verify(account, password):
+        elif self._is_cached(account, password) or await self._verify_once(account, password):
             self._limiter.record_success(keys[0])
             return Principal(account_id=account.id, name=account.name)
         self._limiter.record_failure(keys)
@@ -107,6 +108,17 @@ class BasicAuthenticator:
         digest = self._digest(account, password)
         self._cache.pop(digest, None)  # a re-added key must move to the back to keep the order
         self._cache[digest] = now + self._cache_seconds
+
+    async def _verify_once(self, account: Account, password: str) -> bool:
+        """Concurrent requests with the same credentials (a client opening many connections, or all of them when
+        the cache entry expires) share one argon2 check instead of each burning a core on it."""
+        digest = self._digest(account, password)
+        pending = self._verifying.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._verify(account, password))
+            self._verifying[digest] = pending
+            pending.add_done_callback(lambda _: self._verifying.pop(digest, None))
+        return await asyncio.shield(pending)
 
     async def _verify(self, account: Account, password: str) -> bool:
         if not await verify_password(account.password_hash, password):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -210,6 +211,15 @@ async def test_cache_hit_avoids_second_verify(
     clock.advance(61)
     assert await auth.authenticate(request) == alice
     assert len(verify_calls) == 3
+
+
+async def test_concurrent_requests_share_one_verification(
+    store: SqliteStore, alice: Principal, verify_calls: list[str]
+) -> None:
+    auth = BasicAuthenticator(store, SETTINGS)
+    requests = [make_request(basic_header("alice", "s3cret")) for _ in range(8)]
+    assert await asyncio.gather(*(auth.authenticate(request) for request in requests)) == [alice] * 8
+    assert len(verify_calls) == 1
 
 
 async def test_cache_misses_after_password_change(
