@@ -178,6 +178,7 @@ def client_urls(settings: Settings, account: str) -> list[tuple[str, str]]:
         ("CardDAV discovery", f"{base}/.well-known/carddav"),
         ("Principal", f"{base}/dav/principals/{account}/"),
         ("Files (WebDAV)", f"{base}/dav/files/{account}/"),
+        ("JMAP discovery", f"{base}/.well-known/jmap"),
     ]
 
 
