@@ -322,6 +322,45 @@ def window_list(ids: list[str], window: QueryWindow) -> tuple[list[str], int]:
     return ids[start:end], start if ids[start:end] or start <= len(ids) else len(ids)
 
 
+QueryIds = Callable[[int, dict[str, Any]], Awaitable[list[str]]]
+"""(account_id, arguments) -> every matching id in sort order, for types small enough to sort in memory."""
+
+
+async def query_in_memory(
+    ctx: CallContext, arguments: dict[str, Any], type_name: str, query_ids: QueryIds
+) -> dict[str, Any]:
+    """/query for a type whose objects per account are few (mailboxes, submissions)."""
+    account_id = ctx.account(arguments)
+    window = query_window(ctx, arguments)
+    state = await type_state(ctx, account_id, type_name)
+    ids = await query_ids(account_id, arguments)
+    page, position = window_list(ids, window)
+    result: dict[str, Any] = {
+        "accountId": arguments["accountId"],
+        "queryState": state,
+        "canCalculateChanges": True,
+        "position": position,
+        "ids": page,
+    }
+    if window.calculate_total:
+        result["total"] = len(ids)
+    return result
+
+
+async def query_changes_in_memory(
+    ctx: CallContext, arguments: dict[str, Any], type_name: str, query_ids: QueryIds, id_of: IdOf
+) -> dict[str, Any]:
+    """/queryChanges to go with ``query_in_memory``."""
+    account_id = ctx.account(arguments)
+    since = parse_state(arguments.get("sinceQueryState"))
+    max_changes = unsigned_int(arguments, "maxChanges", positive=True)
+    changed = await changed_ids(ctx, account_id, type_name, since, max_changes)
+    state = await type_state(ctx, account_id, type_name)
+    current = await query_ids(account_id, arguments)
+    total = len(current) if boolean(arguments, "calculateTotal") else None
+    return query_changes_result(arguments, since, state, current, {id_of(i) for i, _ in changed}, total=total)
+
+
 def query_changes_result(
     arguments: dict[str, Any],
     old_state: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from protocols.jmap import generic
@@ -188,33 +189,12 @@ def _ancestors_match(by_id: dict[str, dict[str, Any]], mailbox: dict[str, Any], 
 
 
 async def mailbox_query(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    account_id = ctx.account(arguments)
-    window = generic.query_window(ctx, arguments)
-    state = await generic.type_state(ctx, account_id, TYPE)
-    ids = await _query_ids(ctx, account_id, arguments)
-    page, position = generic.window_list(ids, window)
-    result: dict[str, Any] = {
-        "accountId": arguments["accountId"],
-        "queryState": state,
-        "canCalculateChanges": True,
-        "position": position,
-        "ids": page,
-    }
-    if window.calculate_total:
-        result["total"] = len(ids)
-    return result
+    return await generic.query_in_memory(ctx, arguments, TYPE, functools.partial(_query_ids, ctx))
 
 
 async def mailbox_query_changes(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    account_id = ctx.account(arguments)
-    since = generic.parse_state(arguments.get("sinceQueryState"))
-    max_changes = generic.unsigned_int(arguments, "maxChanges", positive=True)
-    changed = await generic.changed_ids(ctx, account_id, TYPE, since, max_changes)
-    state = await generic.type_state(ctx, account_id, TYPE)
-    current = await _query_ids(ctx, account_id, arguments)
-    total = len(current) if generic.boolean(arguments, "calculateTotal") else None
-    return generic.query_changes_result(
-        arguments, since, state, current, {MAILBOX.render(i) for i, _ in changed}, total=total
+    return await generic.query_changes_in_memory(
+        ctx, arguments, TYPE, functools.partial(_query_ids, ctx), MAILBOX.render
     )
 
 
