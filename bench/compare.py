@@ -84,7 +84,7 @@ class Comparison:
 
     async def size(self, size: int) -> dict[str, Any]:
         """Fill every server's collections of ``size`` items, then run the workloads in turns."""
-        started = time.perf_counter()
+        started, date = time.perf_counter(), time.strftime("%Y-%m-%d %H:%M %Z")
         events, cards = list(caldav.calendar_events(size)), list(carddav.book_cards(size))
         budgets = {server.name: Budget(self.args.budget if server.peer else None) for server in self.servers}
         fills: dict[str, Any] = {server: "cut" for server in self.cut}
@@ -111,6 +111,8 @@ class Comparison:
         for target in targets.values():
             target.client.close()
         return {
+            "date": date,
+            "gateway": self.servers[0].version(),
             "fill_s": fills,
             "spent_s": {name: round(budget.spent, 1) for name, budget in budgets.items()},
             "elapsed_s": round(time.perf_counter() - started, 1),

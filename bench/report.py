@@ -184,9 +184,9 @@ def render(results: dict[str, Any]) -> str:
     body = [row for size in sizes for row in rows(results, size)]
     versions = ", ".join(f"{name} {version}" for name, version in about["versions"].items())
     spent = [
-        [f"{size:,}", f"{results['sizes'][str(size)]['elapsed_s']:,.0f}"]
-        + [fill_text(results["sizes"][str(size)], name) for name in (THIS, *PEERS)]
-        for size in sizes
+        [f"{size:,}", measured["date"], measured["gateway"], f"{measured['elapsed_s']:,.0f}"]
+        + [fill_text(measured, name) for name in (THIS, *PEERS)]
+        for size, measured in ((size, results["sizes"][str(size)]) for size in sizes)
     ]
     parts = [
         "# Side by side: this server, Radicale, Xandikos and the ceiling",
@@ -211,7 +211,9 @@ def render(results: dict[str, Any]) -> str:
         SERVERS_NOTE,
         "## Filling, and the time each size took",
         FILL_NOTE,
-        markdown(("items", "size took s", *(f"{name} fill s" for name in (THIS, *PEERS))), spent, 1),
+        markdown(
+            ("items", "started", "gateway", "size took s", *(f"{name} fill s" for name in (THIS, *PEERS))), spent, 3
+        ),
     ]
     if results.get("mail"):
         parts += ["## Mail (this server only)", markdown(("operation", "median"), mail_rows(results), 1)]

@@ -162,8 +162,13 @@ class Gateway(Server):
         return self.gateway("serve", "--listen", f"127.0.0.1:{self.port}", "--log-level", "warning")
 
     def version(self) -> str:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH_DIR)
-        return f"{importlib.metadata.version('groupware-gateway')} ({commit.stdout.strip() or 'no git'})"
+        """The package version and commit, marked when the server's code has uncommitted changes."""
+        git = ["git", "-C", str(BENCH_DIR.parent)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        changed = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "gateway", "protocols", "storage"]).returncode
+        return (
+            f"{importlib.metadata.version('groupware-gateway')} ({commit or 'no git'}{' + changes' if changed else ''})"
+        )
 
     def calendar(self, size: int) -> str:
         return f"/dav/calendars/{USER}/c{size}/"
