@@ -43,7 +43,6 @@ $(PEERS)/.installed: bench/peers.txt
 
 bench: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python -m bench.compare $(BENCH_ARGS)
-	$(BIN)/python -m bench.lmtp
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) *.egg-info .pytest_cache .ruff_cache

@@ -7,8 +7,7 @@ starts, in a rotating order, so noise from the (shared) machine falls on all of 
 of ``--runs`` runs after the warm-up runs. A peer that needs more than ``--budget`` seconds (15 minutes) at a size,
 fill included, is cut there: stopped, its remaining figures marked "cut", and it sits out the larger sizes.
 
-Mail is this server's alone: the LMTP ingest of ``bench.lmtp`` (when that bench exists) and the JMAP reads of
-``bench.mail``.
+Mail is this server's alone: the LMTP ingest of ``bench.lmtp`` and the JMAP reads of ``bench.mail``.
 
 Writes ``bench/RESULTS.md`` (the tables and the machine) and ``bench/RESULTS.json`` (every run's figures).
 Run: ``make bench``, or ``python -m bench.compare --sizes 1000 --mix-seconds 10 --no-mail`` for a quick look.
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import tempfile
 import time
@@ -183,23 +181,14 @@ def summarize(cell: Cell, workload: Workload) -> None:
 
 
 def mail_figures(messages: int, lmtp_messages: int, runs: int) -> list[dict[str, Any]]:
-    """This server's mail rows: LMTP ingest (``bench.lmtp``, pending while it does not exist), JMAP import and
-    the reads of ``bench.mail`` on an account of ``messages`` messages."""
-    from bench import mail
+    """This server's mail rows: LMTP ingest (``bench.lmtp``), JMAP import and the reads of ``bench.mail`` on an
+    account of ``messages`` messages."""
+    from bench import lmtp, mail
 
-    rows: list[dict[str, Any]] = []
-    if importlib.util.find_spec("bench.lmtp") is None:
-        rows.append({"operation": f"LMTP ingest, {lmtp_messages:,} messages", "status": "pending"})
-    else:
-        from bench import lmtp
-
-        try:
-            _, count, _, per_second, _, _, p99 = lmtp.measure(lmtp.burst(lmtp_messages), 1, 4)
-            rows.append(
-                {"operation": f"LMTP ingest, {count:,} messages, 4 connections", "msg/s": per_second, "p99 ms": p99}
-            )
-        except Exception as error:  # bench.lmtp is being written alongside: report, do not stop
-            rows.append({"operation": "LMTP ingest", "status": "failed", "note": f"{type(error).__name__}: {error}"})
+    _, count, _, per_second, _, _, p99 = lmtp.measure(lmtp.burst(lmtp_messages), 1, 4)
+    rows: list[dict[str, Any]] = [
+        {"operation": f"LMTP ingest, {count:,} messages, 4 connections", "msg/s": per_second, "p99 ms": p99}
+    ]
     with harness.data_directory() as data_dir:
         asyncio.run(mail.prepare_account(data_dir))
         with harness.bench_client(data_dir, timeout=600) as client:

@@ -6,7 +6,7 @@
 # START_TIMEOUT (or set those last three, with RESULTS, EXPECTED, LOG, PYTHON and TOOLS_VENV, by calling
 # runner_defaults right after sourcing it). Messages are prefixed with "<suite>-run:". Functions that start or find things set globals:
 # PORT, DATA_DIR, SERVER_PID (start_gateway), URL and LOCAL (connect_gateway), TOOLS_PY (ensure_tools_venv),
-# STEP_STATUS (run_logged_step).
+# STEP_STATUS (run_logged_step), WORK (prepare_roundtrip).
 
 # shellcheck disable=SC2154 # ROOT, HERE, SERVER_LOG, GATEWAY and START_TIMEOUT come from the sourcing runner.
 
@@ -65,15 +65,20 @@ ensure_tools_venv() {
     TOOLS_PY=$TOOLS_VENV/bin/python
 }
 
+# exited_within_5s PID: wait up to 5 s for the process PID to exit; fails when it still runs then.
+exited_within_5s() {
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    ! kill -0 "$1" 2>/dev/null
+}
+
 # Stop the server this runner started (SERVER_PID only): SIGTERM, up to 5 s grace, then SIGKILL.
 stop_server() {
     if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
+        if ! exited_within_5s "$SERVER_PID"; then
             say "server (pid $SERVER_PID) ignored SIGTERM, killing it"
             kill -KILL "$SERVER_PID" 2>/dev/null || true
         fi
@@ -88,9 +93,11 @@ cleanup() {
     if ((${#CLEANUP_PATHS[@]})); then rm -rf "${CLEANUP_PATHS[@]}"; fi
 }
 
-# Run cleanup on exit, and exit 130/143 on SIGINT/SIGTERM (which runs it too).
+# install_cleanup_traps HANDLER: run the function HANDLER (cleanup, or a runner's own that calls it) on exit, and
+# exit 130/143 on SIGINT/SIGTERM (which runs it too).
 install_cleanup_traps() {
-    trap cleanup EXIT
+    # shellcheck disable=SC2064 # the handler's name is meant to expand now
+    trap "$1" EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
 }
@@ -111,26 +118,33 @@ except Exception:
 PY
 }
 
-# start_gateway PYTHON USER PASS TMP_PREFIX: pick a free loopback PORT, make a temporary DATA_DIR
-# ($TMPDIR/TMP_PREFIX.XXXXXX), add USER (password PASS on stdin), start `gateway serve` in the background
-# (SERVER_PID, output in SERVER_LOG) and wait up to START_TIMEOUT seconds until it answers; dies (showing the
-# server log's tail) when any of that fails.
-start_gateway() {
-    local python=$1 user=$2 pass=$3 prefix=$4 out status deadline
-    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
-    PORT=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-        die "could not pick a free port"
-    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+# free_port PYTHON: print a free port on 127.0.0.1.
+free_port() {
+    "$1" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-    if ! out=$(printf '%s\n' "$pass" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$user" 2>&1); then
+# require_python IMPORTS WHAT: die unless $PYTHON (the project venv's) exists and imports IMPORTS (a
+# comma-separated module list); WHAT names them in the message.
+require_python() {
+    [[ -x $PYTHON ]] || die "$PYTHON not found (run make to create .venv, or set PYTHON)"
+    "$PYTHON" -c "import $1" >/dev/null 2>&1 || die "$PYTHON cannot import $2 (pip install -e '.[test]' into .venv)"
+}
+
+# add_gateway_user PASS ARGS...: `$GATEWAY --data-dir $DATA_DIR user add ARGS...` with PASS on stdin; shows its
+# output and fails when it fails.
+add_gateway_user() {
+    local pass=$1 out
+    shift
+    if ! out=$(printf '%s\n' "$pass" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$@" 2>&1); then
         printf '%s\n' "$out" >&2
-        die "could not create user $user with: $GATEWAY --data-dir $DATA_DIR user add $user"
+        return 1
     fi
+}
 
-    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
-    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
-    SERVER_PID=$!
-
+# wait_for_gateway PYTHON: wait up to START_TIMEOUT seconds until the server SERVER_PID, started on PORT, answers;
+# dies (showing the server log's tail) when it exits before or does not answer in time.
+wait_for_gateway() {
+    local python=$1 status deadline
     deadline=$((SECONDS + START_TIMEOUT))
     until probe "$python" "http://127.0.0.1:$PORT/"; do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -149,12 +163,30 @@ start_gateway() {
     say "server is up (pid $SERVER_PID)"
 }
 
+# start_gateway PYTHON USER PASS TMP_PREFIX: pick a free loopback PORT, make a temporary DATA_DIR
+# ($TMPDIR/TMP_PREFIX.XXXXXX), add USER (password PASS on stdin), start `gateway serve` in the background
+# (SERVER_PID, output in SERVER_LOG) and wait up to START_TIMEOUT seconds until it answers; dies (showing the
+# server log's tail) when any of that fails.
+start_gateway() {
+    local python=$1 user=$2 pass=$3 prefix=$4
+    [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
+    PORT=$(free_port "$python") || die "could not pick a free port"
+    DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+    add_gateway_user "$pass" "$user" ||
+        die "could not create user $user with: $GATEWAY --data-dir $DATA_DIR user add $user"
+
+    say "starting $GATEWAY serve on 127.0.0.1:$PORT (log: $HERE/results/server.log)"
+    "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 </dev/null &
+    SERVER_PID=$!
+    wait_for_gateway "$python"
+}
+
 # connect_gateway EXISTING_URL PYTHON USER PASS TMP_PREFIX [URL_PATH]: install the cleanup traps, then use the
 # already running server at EXISTING_URL when it is not empty (LOCAL=0), else start one with start_gateway and
 # set URL to http://127.0.0.1:$PORT/URL_PATH (LOCAL=1).
 # shellcheck disable=SC2034 # URL and LOCAL are used by the sourcing runner
 connect_gateway() {
-    install_cleanup_traps
+    install_cleanup_traps cleanup
     if [[ -n $1 ]]; then
         URL=$1
         LOCAL=0
@@ -246,4 +278,27 @@ print(
 )
 sys.exit(1 if problems else 0)
 PY
+}
+
+# --- the vdirsyncer round trips (vdirsyncer/, vdirsyncer-carddav/) ------------------------------------------------
+# prepare_roundtrip: check CORPUS, empty the round trip's results (LOG, vdirsyncer.log, SERVER_LOG, up/, down/) and
+# make its temporary WORK directory ($TMPDIR/<suite>-work.XXXXXX, removed on exit).
+prepare_roundtrip() {
+    [[ -d $CORPUS ]] || die "corpus directory $CORPUS not found"
+    mkdir -p "$RESULTS"
+    rm -rf "$LOG" "$RESULTS/vdirsyncer.log" "$SERVER_LOG" "$RESULTS/up" "$RESULTS/down"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/${HERE##*/}-work.XXXXXX")
+    CLEANUP_PATHS+=("$WORK")
+}
+
+# run_roundtrip USER PASS [ARGS...]: run roundtrip.py beside the runner with the tools venv's python (at most
+# ROUNDTRIP_TIMEOUT seconds, output in LOG) against URL as USER with the options every round trip takes and ARGS,
+# then judge its log (judge_checks_log).
+run_roundtrip() {
+    local user=$1 pass=$2
+    shift 2
+    run_logged_step "$ROUNDTRIP_TIMEOUT" "$LOG" "$TOOLS_PY" "$ROOT/$HERE/roundtrip.py" --url "$URL" \
+        --username "$user" --password "$pass" --corpus "$CORPUS" --work "$WORK" --results "$RESULTS" \
+        --vdirsyncer "$VDIRSYNCER" "$@"
+    judge_checks_log "$TOOLS_PY" "$LOG" "$EXPECTED" "$STEP_STATUS" "$ROUNDTRIP_TIMEOUT" roundtrip.py
 }

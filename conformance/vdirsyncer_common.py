@@ -44,6 +44,10 @@ class Item:
     data: bytes  # what vdirsyncer uploads
     uid: str
 
+    def prepared(self) -> str:
+        """How the corpus file was prepared, for the reports; empty when it is carried as it is."""
+        return ""
+
 
 # --- the checks ----------------------------------------------------------------------------------------------
 @dataclass
@@ -289,6 +293,14 @@ def check_sync_up(
         )
 
 
+def discover_upload(vds: Vdirsyncer, results: Results) -> tuple[int, str]:
+    """`vdirsyncer discover upload`: fails `discover-upload` when it exits non-zero; (status, output)."""
+    status, output = vds.run("discover", "upload", answer_yes=True)
+    if status != 0:
+        results.fail("discover-upload", f"vdirsyncer discover upload exited {status}: {output.strip()[-600:]}")
+    return status, output
+
+
 def sync_down(vds: Vdirsyncer, results: Results, unit: str) -> None:
     """`vdirsyncer discover download` + `sync download`: check `sync-down`."""
     status, output = vds.run("discover", "download", answer_yes=True)
@@ -335,6 +347,50 @@ def compare_items(
         else:
             out.notes.append(f"bytes differ ({len(sent)} sent, {len(data)} back)")
     return out
+
+
+def read_down(
+    down_dir: Path, fileext: str, uids_in: Callable[[bytes], Iterable[str]], results: Results
+) -> dict[str, list[tuple[str, bytes]]]:
+    """The download storage's files (``down_dir``/*``fileext``) by UID: UID -> [(file name, bytes)]; a file that
+    does not parse fails `download/NAME`."""
+    down: dict[str, list[tuple[str, bytes]]] = {}
+    for path in sorted(down_dir.glob(f"*{fileext}")) if down_dir.is_dir() else []:
+        data = path.read_bytes()
+        try:
+            for uid in uids_in(data):
+                down.setdefault(uid, []).append((path.name, data))
+        except Exception as error:
+            results.fail(f"download/{path.name}", f"downloaded file does not parse: {error}")
+    return down
+
+
+def compare_sources(
+    results: Results,
+    sources: Iterable[str],
+    items: Sequence[Item],
+    refused: dict[str, str],
+    down: dict[str, list[tuple[str, bytes]]],
+    differences: Callable[[bytes, bytes], Sequence[str]],
+    what: Callable[[int], str],
+    unit: str,
+) -> int:
+    """`roundtrip/SOURCE` for every corpus file (``sources``, names) that has items (compare_items and
+    report_comparison; ``what(count)`` names the items and what was equal), then `download/extra` when ``down``
+    holds UIDs nobody uploaded (``unit``: what the items are called). Returns how many came back byte-identical."""
+    byte_identical = 0
+    for source in sources:
+        mine = [item for item in items if item.source == source]
+        if not mine:
+            continue
+        comparison = compare_items(((item.uid, item.data) for item in mine), refused, down, differences)
+        byte_identical += comparison.byte_identical
+        prep = f" [{mine[0].prepared()}]" if mine[0].prepared() else ""
+        report_comparison(results, source, comparison, what(len(mine)), prep)
+    extra = set(down) - {item.uid for item in items}
+    if extra:
+        results.fail("download/extra", f"downloaded {unit} nobody uploaded: {sorted(extra)}")
+    return byte_identical
 
 
 def report_comparison(results: Results, source: str, comparison: Comparison, what: str, prep: str) -> None:

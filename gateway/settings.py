@@ -186,7 +186,9 @@ class Settings:
     max_message_bytes: int = field(
         default=50 * MIB,
         metadata=_meta(
-            "mail.max_message_bytes", "Largest message accepted over LMTP or created through JMAP.", check=_at_least(1)
+            "mail.max_message_bytes",
+            "Largest message accepted over LMTP or sent by EmailSubmission.",
+            check=_at_least(1),
         ),
     )
     smtp_relay: str | None = field(

@@ -7,14 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+
+from storage.sqlite.store import SqliteStore
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 START_TIMEOUT = 20.0
@@ -86,6 +88,17 @@ def live_server(data_dir: Path, users: dict[str, str], extra_env: dict[str, str]
             process.kill()
             process.wait()
         log.close()
+
+
+@asynccontextmanager
+async def sqlite_store(directory: Path, name: str = "db.sqlite") -> AsyncIterator[SqliteStore]:
+    """The SQLite store in the file ``directory / name`` (made if missing), open for the block and closed after it."""
+    store = SqliteStore(directory / name)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def propfind_body(*props: str) -> str:

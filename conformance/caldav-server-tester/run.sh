@@ -55,11 +55,8 @@ assert metadata.version("caldav-server-tester") == sys.argv[1]
 import vobject  # noqa: F401
 import yaml  # noqa: F401
 PY
-    say "installing caldav-server-tester==$CST_VERSION (and vobject, pyyaml) into $TOOLS_VENV"
-    "$TOOLS_PY" -m pip install -q "caldav-server-tester==$CST_VERSION" vobject pyyaml 2>&1 |
-        grep -v '^WARNING: Location' >&2 || true
-    "$TOOLS_PY" -c 'import caldav_server_tester, vobject, yaml' 2>/dev/null ||
-        die "could not install caldav-server-tester into $TOOLS_VENV"
+    pip_install_tools "caldav-server-tester==$CST_VERSION (and vobject, pyyaml)" caldav-server-tester \
+        "caldav_server_tester, vobject, yaml" "caldav-server-tester==$CST_VERSION" vobject pyyaml
 fi
 TESTER=$TOOLS_VENV/bin/caldav-server-tester
 [[ -x $TESTER ]] || die "$TESTER is missing after the install"

@@ -72,6 +72,10 @@ from jmapc.methods import (
 from jmapc.methods.base import MethodWithAccount, ResponseWithAccount
 from jmapc.serializer import Model
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import drive_common as common
+from drive_common import CheckFailure, check
+
 RUN = uuid.uuid4().hex[:8]
 DOMAIN = "conformance.example"
 ROLES = ("inbox", "drafts", "sent", "archive", "junk", "trash")
@@ -197,35 +201,19 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TlsFront:
+class TlsFront(common.LoopbackServer):
     """Terminates TLS on a loopback port and pipes the bytes, unchanged, to the plain-HTTP gateway."""
 
+    description = "TLS front"
+    thread_name = "tls-front"
+
     def __init__(self, port: int, backend: tuple[str, int], context: ssl.SSLContext) -> None:
-        self.port = port
+        super().__init__(port)
         self.backend = backend
         self.context = context
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
 
-    def start(self) -> None:
-        threading.Thread(target=self.run, name="tls-front", daemon=True).start()
-        self.ready.wait(10)
-        if self.error is not None or not self.ready.is_set():
-            raise RuntimeError(f"TLS front on 127.0.0.1:{self.port} did not start: {self.error}")
-
-    def run(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            server = loop.run_until_complete(
-                asyncio.start_server(self.handle, "127.0.0.1", self.port, ssl=self.context)
-            )
-            self.port = server.sockets[0].getsockname()[1]
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-            return
-        self.ready.set()
-        loop.run_forever()
+    async def serve(self) -> asyncio.Server:
+        return await asyncio.start_server(self.handle, "127.0.0.1", self.port, ssl=self.context)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -246,15 +234,6 @@ class TlsFront:
 
 
 # --- plumbing --------------------------------------------------------------------------------------------------------
-class CheckFailure(Exception):
-    pass
-
-
-def check(condition: object, message: str) -> None:
-    if not condition:
-        raise CheckFailure(message)
-
-
 @dataclass
 class HttpLog:
     """A requests response hook: every exchange into http.log, and the statuses seen, for the 5xx check."""
@@ -291,17 +270,11 @@ class HttpLog:
 
 
 @dataclass
-class Runner:
-    http: HttpLog
-    passed: int = 0
-    failed: int = 0
-    done: set[str] = field(default_factory=set)
+class Runner(common.Runner):
+    http: HttpLog = field(kw_only=True)
 
     def check(self, name: str, function: Callable[[], str], needs: Sequence[str] = ()) -> None:
-        missing = [need for need in needs if need not in self.done]
-        if missing:
-            self.failed += 1
-            print(f"FAIL {name}: not run, needs {', '.join(missing)}", flush=True)
+        if self.not_run(name, needs):
             return
         mark = len(self.http.statuses)
         with self.http.path.open("a", encoding="utf-8") as log:
@@ -313,16 +286,12 @@ class Runner:
             ]
             check(not errors, "server error: " + ", ".join(errors))
         except Exception as exc:
-            self.failed += 1
-            message = str(exc) if isinstance(exc, CheckFailure) else f"{type(exc).__name__}: {exc}"
-            print(f"FAIL {name}: {' '.join(message.split())[:1500]}", flush=True)
+            self.fail(name, exc, 1500)
             if not isinstance(exc, CheckFailure):
                 with self.http.path.open("a", encoding="utf-8") as log:
                     log.write(traceback.format_exc())
             return
-        self.passed += 1
-        self.done.add(name)
-        print(f"PASS {name}" + (f": {detail}" if detail else ""), flush=True)
+        self.ok(name, detail)
 
 
 def call(client: jmapc.Client, method: Method, expected: type[R]) -> R:
@@ -732,7 +701,7 @@ def main() -> int:
             host, args.username, args.password, event_source_config=EventSourceConfig(types="*", ping=0)
         )
         drive = Drive(client, push_client, args.username, work, http_log, events_log)
-        runner = Runner(http_log)
+        runner = Runner(http=http_log)
         checks: list[tuple[str, Callable[[], str], tuple[str, ...]]] = [
             ("01-session-discovery", drive.session, ()),
             ("02-core-echo", drive.echo, ("01-session-discovery",)),
@@ -757,8 +726,7 @@ def main() -> int:
         ]
         for name, function, needs in checks:
             runner.check(name, function, needs)
-    print(f"{runner.passed} passed, {runner.failed} failed", flush=True)
-    return 1 if runner.failed else 0
+    return runner.summary()
 
 
 if __name__ == "__main__":

@@ -37,9 +37,7 @@ DRIVE_TIMEOUT=${DRIVE_TIMEOUT:-120}
 JMAP_USER=${JMAP_USER:-jmapc}
 JMAP_PASS=${JMAP_PASS:-secret}
 
-[[ -x $PYTHON ]] || die "$PYTHON not found (run make to create .venv, or set PYTHON)"
-"$PYTHON" -c 'import jmapc, cryptography' >/dev/null 2>&1 ||
-    die "$PYTHON cannot import jmapc (pip install -e '.[test]' into .venv)"
+require_python "jmapc, cryptography" jmapc
 
 mkdir -p "$RESULTS"
 rm -f "$LOG" "$RESULTS/http.log" "$RESULTS/events.log" "$SERVER_LOG"
@@ -49,8 +47,7 @@ TLS_PORT=0
 if [[ -n ${JMAP_URL:-} ]]; then
     [[ $JMAP_URL == https://* ]] || die "JMAP_URL must be https:// (jmapc speaks nothing else): $JMAP_URL"
 else
-    TLS_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-        die "could not pick a free port for the TLS front"
+    TLS_PORT=$(free_port "$PYTHON") || die "could not pick a free port for the TLS front"
     export GATEWAY_BASE_URL=https://127.0.0.1:$TLS_PORT
 fi
 connect_gateway "${JMAP_URL:-}" "$PYTHON" "$JMAP_USER" "$JMAP_PASS" jmap-gateway

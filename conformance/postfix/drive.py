@@ -35,12 +35,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiosmtpd.lmtp import LMTP
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import drive_common as common
+from drive_common import CheckFailure, check
 
 RUN = uuid.uuid4().hex[:8]
 WAIT = 5.0
@@ -57,15 +61,6 @@ SUBMISSION = "urn:ietf:params:jmap:submission"
 VACATION = "urn:ietf:params:jmap:vacationresponse"
 USING = [CORE, MAIL, SUBMISSION, VACATION]
 EMAIL_PROPERTIES = ["id", "messageId", "subject", "from", "to", "mailboxIds", "keywords", "receivedAt", "headers"]
-
-
-class CheckFailure(Exception):
-    pass
-
-
-def check(condition: object, message: str) -> None:
-    if not condition:
-        raise CheckFailure(message)
 
 
 def message_id(name: str) -> str:
@@ -117,9 +112,9 @@ class Postfix:
     smtp_port: int
     log_path: Path
 
-    def send(self, sender: str, recipients: Sequence[str], message: bytes, port: int | None = None) -> Accepted:
+    def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Accepted:
         """One SMTP transaction; every recipient must be accepted. Returns when Postfix has queued the message."""
-        with smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=10) as smtp:
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as smtp:
             smtp.ehlo("drive.postfix-conformance.test")
             code, reply = smtp.mail(sender)
             check(code == 250, f"Postfix refused MAIL FROM:<{sender}>: {code} {reply.decode(errors='replace')}")
@@ -273,34 +268,18 @@ class SinkHandler:
         return "\r\n".join(f"250 2.0.0 <{rcpt}> stored in the sink" for rcpt in envelope.rcpt_tos)
 
 
-class Sink:
+class Sink(common.LoopbackServer):
+    description = "the LMTP sink"
+    thread_name = "lmtp-sink"
+
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port)
         self.handler = SinkHandler()
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
 
-    def start(self) -> None:
-        threading.Thread(target=self.run, name="lmtp-sink", daemon=True).start()
-        self.ready.wait(10)
-        if self.error is not None or not self.ready.is_set():
-            raise RuntimeError(f"the LMTP sink on 127.0.0.1:{self.port} did not start: {self.error}")
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(
-                self.loop.create_server(
-                    lambda: LMTP(self.handler, hostname="sink.postfix-conformance.test"), "127.0.0.1", self.port
-                )
-            )
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-            return
-        self.ready.set()
-        self.loop.run_forever()
+    async def serve(self) -> asyncio.Server:
+        return await self.loop.create_server(
+            lambda: LMTP(self.handler, hostname="sink.postfix-conformance.test"), "127.0.0.1", self.port
+        )
 
     def wait(self, predicate: Callable[[SinkTransaction], bool], timeout: float = WAIT) -> SinkTransaction | None:
         deadline = time.monotonic() + timeout
@@ -353,34 +332,24 @@ def read_events(
 
 # --- the checks -----------------------------------------------------------------------------------------------------
 @dataclass
-class Runner:
-    passed: int = 0
-    failed: int = 0
-    done: set[str] = field(default_factory=set)
+class Runner(common.Runner):
     diagnostics: Callable[[], str] = lambda: ""
 
     def check(self, name: str, function: Callable[[], str], needs: Sequence[str] = ()) -> None:
-        missing = [need for need in needs if need not in self.done]
-        if missing:
-            self.failed += 1
-            print(f"FAIL {name}: not run, needs {', '.join(missing)}", flush=True)
+        if self.not_run(name, needs):
             return
         started = time.monotonic()
         try:
             detail = function()
         except Exception as exc:
-            self.failed += 1
-            message = str(exc) if isinstance(exc, CheckFailure) else f"{type(exc).__name__}: {exc}"
-            print(f"FAIL {name}: {' '.join(message.split())[:3000]}", flush=True)
+            self.fail(name, exc, 3000)
             if not isinstance(exc, CheckFailure):
                 traceback.print_exc(file=sys.stdout)
             extra = self.diagnostics()
             if extra:
                 print(extra, flush=True)
             return
-        self.passed += 1
-        self.done.add(name)
-        print(f"PASS {name} ({time.monotonic() - started:.2f}s)" + (f": {detail}" if detail else ""), flush=True)
+        self.ok(name, detail, f" ({time.monotonic() - started:.2f}s)")
 
 
 class Drive:
@@ -421,8 +390,11 @@ class Drive:
         out.extend(f"       {line}" for line in tail)
         return "\n".join(out)
 
-    def accepted(self, sender: str, recipients: Sequence[str], message: bytes, port: int | None = None) -> Accepted:
-        sent = self.postfix.send(sender, recipients, message, port)
+    def send(self, name: str, sender: str, recipients: Sequence[str], subject: str, body: str) -> Accepted:
+        """The message make_message(name, ...) into Postfix, from and to the addresses of its From and To headers;
+        its queue id goes to the check's diagnostics."""
+        message = make_message(name, sender, recipients, subject, body)
+        sent = self.postfix.send(parseaddr(sender)[1], [parseaddr(rcpt)[1] for rcpt in recipients], message)
         self.queue_ids.append(sent.queue_id)
         return sent
 
@@ -442,8 +414,7 @@ class Drive:
     def postfix_sink(self) -> str:
         """Postfix alone: two recipients in one LMTP transaction to the sink, one refused and bounced."""
         rcpts = ["one@sink.example", "two@sink.example", "unknown@sink.example"]
-        raw = make_message("sink", "Drive <postmaster@sink.example>", rcpts, "Sink test", "Postfix to a sink.\n")
-        sent = self.accepted("postmaster@sink.example", rcpts, raw)
+        sent = self.send("sink", "Drive <postmaster@sink.example>", rcpts, "Sink test", "Postfix to a sink.\n")
         got = self.sink.wait(lambda t: message_id("sink").encode() in t.content)
         check(got is not None, f"the LMTP sink got nothing within {WAIT:.0f}s")
         assert got is not None
@@ -484,10 +455,9 @@ class Drive:
 
     # 03 ---------------------------------------------------------------------------------------------------------------
     def delivery(self) -> str:
-        raw = make_message(
+        sent = self.send(
             "latency", "Carol <carol@example.net>", ["Alice <alice@example.org>"], "Hello Alice", "Over LMTP.\n"
         )
-        sent = self.accepted("carol@example.net", ["alice@example.org"], raw)
         email, seen = self.alice.wait_message_id(message_id("latency"))
         latency = seen - sent.at
         [delivery] = self.expect_sent(sent.queue_id, ["alice@example.org"])
@@ -510,8 +480,7 @@ class Drive:
 
     # 04 ---------------------------------------------------------------------------------------------------------------
     def alias(self) -> str:
-        raw = make_message("alias", "Carol <carol@example.net>", ["Robert <robert@example.org>"], "Hi Robert", "Hi.\n")
-        sent = self.accepted("carol@example.net", ["robert@example.org"], raw)
+        sent = self.send("alias", "Carol <carol@example.net>", ["Robert <robert@example.org>"], "Hi Robert", "Hi.\n")
         email, seen = self.bob.wait_message_id(message_id("alias"))
         [delivery] = self.expect_sent(sent.queue_id, ["robert@example.org"])
         delivered_to = header_values(email, "Delivered-To")
@@ -525,8 +494,7 @@ class Drive:
         """``--alias @catchall.example``: any address of the domain that no account owns reaches dave; an address
         another account owns would still win (there is none here)."""
         rcpt = f"whoever-{RUN}@catchall.example"
-        raw = make_message("catchall", "Carol <carol@example.net>", [rcpt], "To anyone there", "Catch me.\n")
-        sent = self.accepted("carol@example.net", [rcpt], raw)
+        sent = self.send("catchall", "Carol <carol@example.net>", [rcpt], "To anyone there", "Catch me.\n")
         email, seen = self.dave.wait_message_id(message_id("catchall"))
         [delivery] = self.expect_sent(sent.queue_id, [rcpt])
         delivered_to = header_values(email, "Delivered-To")
@@ -542,8 +510,7 @@ class Drive:
     # 06 ---------------------------------------------------------------------------------------------------------------
     def two_recipients(self) -> str:
         rcpts = ["alice@example.org", "bob@example.org"]
-        raw = make_message("both", "Carol <carol@example.net>", rcpts, "For both of you", "One message, two boxes.\n")
-        sent = self.accepted("carol@example.net", rcpts, raw)
+        sent = self.send("both", "Carol <carol@example.net>", rcpts, "For both of you", "One message, two boxes.\n")
         self.alice.wait_message_id(message_id("both"))
         self.bob.wait_message_id(message_id("both"))
         deliveries = self.expect_sent(sent.queue_id, rcpts)
@@ -560,8 +527,7 @@ class Drive:
 
     # 07 ---------------------------------------------------------------------------------------------------------------
     def bounce(self) -> str:
-        raw = make_message("nobody", "Alice <alice@example.org>", ["nobody@example.org"], "Anyone there?", "Hello?\n")
-        sent = self.accepted("alice@example.org", ["nobody@example.org"], raw)
+        sent = self.send("nobody", "Alice <alice@example.org>", ["nobody@example.org"], "Anyone there?", "Hello?\n")
         found = self.postfix.wait_deliveries(sent.queue_id, 1)
         check(found, f"Postfix logged no delivery attempt for {sent.queue_id} within {WAIT:.0f}s")
         attempt = found[-1]
@@ -607,8 +573,7 @@ class Drive:
         reader.start()
         check(opened.wait(WAIT), f"the event source did not answer within {WAIT:.0f}s")
         check(not events or isinstance(events[0], SseEvent), f"the event source failed: {events}")
-        raw = make_message("push", "Dave <dave@example.net>", ["alice@example.org"], "Push", "Ring ring.\n")
-        sent = self.accepted("dave@example.net", ["alice@example.org"], raw)
+        sent = self.send("push", "Dave <dave@example.net>", ["alice@example.org"], "Push", "Ring ring.\n")
         reader.join(WAIT)
         state_events = [event for event in events if isinstance(event, SseEvent) and event.kind == "state"]
         errors = [event for event in events if isinstance(event, Exception)]
@@ -729,15 +694,13 @@ class Drive:
             auto = " ".join(header_values(email, "Auto-Submitted")).lower()
             return "auto-replied" in auto and "bob@example.org" in addresses(email, "from")
 
-        first = make_message("away1", "Alice <alice@example.org>", ["Bob <bob@example.org>"], "Lunch?", "Lunch?\n")
-        sent = self.accepted("alice@example.org", ["bob@example.org"], first)
+        sent = self.send("away1", "Alice <alice@example.org>", ["Bob <bob@example.org>"], "Lunch?", "Lunch?\n")
         self.bob.wait_message_id(message_id("away1"))
         reply, seen = self.alice.wait_for(is_reply)
         check(reply is not None, f"no auto-reply from bob (Auto-Submitted: auto-replied) to alice within {WAIT}s")
         assert reply is not None
         latency = seen - sent.at
-        second = make_message("away2", "Alice <alice@example.org>", ["Bob <bob@example.org>"], "Lunch??", "Hello?\n")
-        self.accepted("alice@example.org", ["bob@example.org"], second)
+        self.send("away2", "Alice <alice@example.org>", ["Bob <bob@example.org>"], "Lunch??", "Hello?\n")
         self.bob.wait_message_id(message_id("away2"))
         time.sleep(QUIET)
         replies = [email for email in self.alice.emails() if is_reply(email)]
@@ -875,8 +838,7 @@ def main() -> int:
         runner.check(name, function, needs)
     for client in clients.values():
         client.close()
-    print(f"{runner.passed} passed, {runner.failed} failed", flush=True)
-    return 1 if runner.failed else 0
+    return runner.summary()
 
 
 if __name__ == "__main__":

@@ -49,9 +49,7 @@ CONF=
 QUEUE=
 REAPER_PID=
 
-[[ -x $PYTHON ]] || die "$PYTHON not found (run make to create .venv, or set PYTHON)"
-"$PYTHON" -c 'import httpx, aiosmtpd' >/dev/null 2>&1 ||
-    die "$PYTHON cannot import httpx and aiosmtpd (pip install -e '.[test]' into .venv)"
+require_python "httpx, aiosmtpd" "httpx and aiosmtpd"
 
 mkdir -p "$RESULTS"
 rm -f "$LOG" "$SERVER_LOG" "$POSTFIX_LOG" "$RESULTS"/http.log "$RESULTS"/postconf-*.txt "$RESULTS"/postfix-start.log
@@ -116,21 +114,13 @@ stop_postfix() {
     pid=$(sed -n '1s/ //gp' "$QUEUE/pid/master.pid" 2>/dev/null || true)
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
         "$POSTFIX" -c "$CONF" stop >/dev/null 2>&1 || true
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
+        if ! exited_within_5s "$pid"; then
             say "Postfix master (pid $pid) still runs 5s after postfix stop; killing it"
             "$POSTFIX" -c "$CONF" abort >/dev/null 2>&1 || kill -KILL "$pid" 2>/dev/null || true
         fi
     fi
     # The reaper leaves once every process of the instance has exited; give the daemons a moment to finish.
-    for _ in $(seq 50); do
-        kill -0 "$REAPER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$REAPER_PID" 2>/dev/null; then
+    if ! exited_within_5s "$REAPER_PID"; then
         # The reaper's remaining children are processes of our instance only (it started nothing else).
         local children
         children=$(cat "/proc/$REAPER_PID/task/$REAPER_PID/children" 2>/dev/null || true)
@@ -148,9 +138,7 @@ postfix_cleanup() {
     stop_postfix
     cleanup # lib.sh: the gateway, its data dir, CLEANUP_PATHS
 }
-trap postfix_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_cleanup_traps postfix_cleanup
 CLEANUP_PATHS+=("$WORK")
 
 # --- the instance's configuration --------------------------------------------------------------------------------
@@ -268,13 +256,7 @@ fi
 
 # --- the gateway -------------------------------------------------------------------------------------------------
 # add_user NAME ARGS...: `gateway user add NAME ARGS...`, the password on standard input.
-add_user() {
-    local out
-    if ! out=$(printf '%s\n' "$PASSWORD" | "$GATEWAY" --data-dir "$DATA_DIR" user add "$@" 2>&1); then
-        printf '%s\n' "$out" >&2
-        die "could not create a user with: gateway user add $*"
-    fi
-}
+add_user() { add_gateway_user "$PASSWORD" "$@" || die "could not create a user with: gateway user add $*"; }
 
 [[ -x $GATEWAY ]] || die "gateway executable not found at $GATEWAY (pip install -e . into .venv, or set GATEWAY)"
 DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/postfix-gateway.XXXXXX")
@@ -289,22 +271,7 @@ GATEWAY_SMTP_RELAY=127.0.0.1:$SUBMISSION_PORT GATEWAY_SMTP_TLS=off GATEWAY_MAIL_
     "$GATEWAY" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" --lmtp-listen "127.0.0.1:$LMTP_PORT" \
     >"$SERVER_LOG" 2>&1 </dev/null &
 SERVER_PID=$!
-deadline=$((SECONDS + START_TIMEOUT))
-until probe "$PYTHON" "http://127.0.0.1:$PORT/"; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        status=0
-        wait "$SERVER_PID" || status=$?
-        SERVER_PID=
-        tail -n 20 "$SERVER_LOG" >&2 || true
-        die "the server exited (status $status) before answering; see $HERE/results/server.log"
-    fi
-    if ((SECONDS >= deadline)); then
-        tail -n 20 "$SERVER_LOG" >&2 || true
-        die "the server did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
-    fi
-    sleep 0.25
-done
-say "server is up (pid $SERVER_PID)"
+wait_for_gateway "$PYTHON"
 
 # --- Postfix, our instance ---------------------------------------------------------------------------------------
 # A reaper (a child subreaper, prctl PR_SET_CHILD_SUBREAPER) runs `postfix -c CONF start`: the master daemon and

@@ -45,14 +45,7 @@ if [[ -z ${PYTHON:-} ]]; then
     else
         # Not in the project venv (it was installed without the test extras): use the tools venv.
         if [[ ! -x $TOOLS_VENV/bin/python ]]; then
-            if ! python3 -m venv --help >/dev/null 2>&1; then
-                SUDO=()
-                [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
-                if ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get update -q ||
-                    ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q python3-venv; then
-                    die "could not install python3-venv"
-                fi
-            fi
+            python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
             python3 -m venv "$TOOLS_VENV" || die "could not create $TOOLS_VENV"
         fi
         PYTHON=$TOOLS_VENV/bin/python
@@ -73,14 +66,11 @@ connect_gateway "${PYCALDAV_URL:-}" "$PYTHON" "$PYCALDAV_USER" "$PYCALDAV_PASS" 
 # --- the drive ---------------------------------------------------------------------------------------------
 say "driving python caldav ($("$PYTHON" -c 'import caldav; print(caldav.__version__)')) against $URL" \
     "(log: $HERE/results/drive.log, HTTP trace: $HERE/results/http.log)"
-set +e
-timeout --kill-after=10 "$DRIVE_TIMEOUT" "$PYTHON" "$ROOT/$HERE/drive.py" --url "$URL" \
-    --username "$PYCALDAV_USER" --password "$PYCALDAV_PASS" --results "$RESULTS" </dev/null 2>&1 | tee "$LOG"
-drive_status=${PIPESTATUS[0]}
-set -e
+run_logged_step "$DRIVE_TIMEOUT" "$LOG" "$PYTHON" "$ROOT/$HERE/drive.py" --url "$URL" \
+    --username "$PYCALDAV_USER" --password "$PYCALDAV_PASS" --results "$RESULTS"
 
 # --- verdict -----------------------------------------------------------------------------------------------
-run_judge "$PYTHON" "$LOG" "$EXPECTED" "$drive_status" "$DRIVE_TIMEOUT" <<'PY'
+run_judge "$PYTHON" "$LOG" "$EXPECTED" "$STEP_STATUS" "$DRIVE_TIMEOUT" <<'PY'
 import re
 import sys
 

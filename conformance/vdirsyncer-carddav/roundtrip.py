@@ -226,6 +226,9 @@ class CardServer(common.Server):
 class Item(common.Item):
     preparation: list[str] = field(default_factory=list)  # empty when the file is carried as it is
 
+    def prepared(self) -> str:
+        return "; ".join(self.preparation)
+
 
 @dataclass
 class Source:
@@ -440,12 +443,10 @@ def main() -> int:
     print(f"     {len(sources)} corpus files -> {len(items)} single cards in the local storage", flush=True)
 
     # 2. Discover and sync up, then down.
-    status, output = vds.run("discover", "upload", answer_yes=True)
-    if status != 0:
-        results.fail("discover-upload", f"vdirsyncer discover upload exited {status}: {output.strip()[-600:]}")
-    elif f'No collection "{COLLECTION}"' in output:
+    status, output = common.discover_upload(vds, results)
+    if status == 0 and f'No collection "{COLLECTION}"' in output:
         results.fail("discover-upload", f"the default address book `{COLLECTION}` was not discovered: {output[-600:]}")
-    else:
+    elif status == 0:
         results.ok("discover-upload", f"found `{COLLECTION}` on the server, created `{MADE}` (see vdirsyncer.log)")
     status, output = vds.run("sync", "upload")
     refused = common.diagnose_refused(
@@ -484,27 +485,18 @@ def main() -> int:
         results.fail("discover-create", f"`{MADE}` on the server: {len(made_files)} card(s) came down, want 1")
 
     # 3. Compare, per corpus file.
-    down: dict[str, list[tuple[str, bytes]]] = {}
     down_dir = work / "down" / COLLECTION
-    for path in sorted(down_dir.glob("*.vcf")) if down_dir.is_dir() else []:
-        data = path.read_bytes()
-        try:
-            down.setdefault(uid_of(data), []).append((path.name, data))
-        except Exception as error:
-            results.fail(f"download/{path.name}", f"downloaded file does not parse: {error}")
-    byte_identical = 0
-    for source in sources:
-        mine = [item for item in items if item.source == source.name]
-        if not mine:
-            continue
-        comparison = common.compare_items(((item.uid, item.data) for item in mine), refused, down, content_differences)
-        byte_identical += comparison.byte_identical
-        prep = f" [{'; '.join(mine[0].preparation)}]" if mine[0].preparation else ""
-        what = f"{len(mine)} card(s), same UID and every property"
-        common.report_comparison(results, source.name, comparison, what, prep)
-    extra = set(down) - {item.uid for item in items}
-    if extra:
-        results.fail("download/extra", f"downloaded cards nobody uploaded: {sorted(extra)}")
+    down = common.read_down(down_dir, ".vcf", lambda data: [uid_of(data)], results)
+    byte_identical = common.compare_sources(
+        results,
+        [source.name for source in sources],
+        items,
+        refused,
+        down,
+        content_differences,
+        lambda count: f"{count} card(s), same UID and every property",
+        "cards",
+    )
 
     # Original bytes of prepared files, straight through the server.
     check_direct(server, sources, results)

@@ -117,6 +117,9 @@ class CalendarServer(common.Server):
 class Item(common.Item):
     preparation: str = ""  # empty when the file is carried as it is
 
+    def prepared(self) -> str:
+        return self.preparation
+
 
 def prepare(corpus: Path, results: common.Results) -> tuple[list[Item], dict[str, bytes]]:
     items: list[Item] = []
@@ -217,9 +220,7 @@ def main() -> int:
     print(f"     {len(originals)} corpus files -> {len(items)} items in the local storage", flush=True)
 
     # 2. Discover and sync up, then down.
-    status, output = vds.run("discover", "upload", answer_yes=True)
-    if status != 0:
-        results.fail("discover-upload", f"vdirsyncer discover upload exited {status}: {output.strip()[-600:]}")
+    common.discover_upload(vds, results)
     status, output = vds.run("sync", "upload")
     # What reached the server; what did not is diagnosed with a PUT of its own (refused again, so no change)
     # and taken out of the local storage, so that the later checks are not about it again.
@@ -238,26 +239,17 @@ def main() -> int:
     common.sync_down(vds, results, "items")
 
     # 3. Compare, per corpus file.
-    down: dict[str, list[tuple[str, bytes]]] = {}
-    for path in sorted((work / "down" / COLLECTION).glob("*.ics")) if (work / "down" / COLLECTION).is_dir() else []:
-        data = path.read_bytes()
-        try:
-            for one in uids_of(parse(data)):
-                down.setdefault(one, []).append((path.name, data))
-        except Exception as error:
-            results.fail(f"download/{path.name}", f"downloaded file does not parse: {error}")
-    byte_identical = 0
-    for source in sorted(originals):
-        mine = [item for item in items if item.source == source]
-        if not mine:
-            continue
-        comparison = common.compare_items(((item.uid, item.data) for item in mine), refused, down, content_differences)
-        byte_identical += comparison.byte_identical
-        prep = f" [{mine[0].preparation}]" if mine[0].preparation else ""
-        common.report_comparison(results, source, comparison, f"{len(mine)} item(s), same UID and content", prep)
-    extra = set(down) - {item.uid for item in items}
-    if extra:
-        results.fail("download/extra", f"downloaded items nobody uploaded: {sorted(extra)}")
+    down = common.read_down(work / "down" / COLLECTION, ".ics", lambda data: uids_of(parse(data)), results)
+    byte_identical = common.compare_sources(
+        results,
+        sorted(originals),
+        items,
+        refused,
+        down,
+        content_differences,
+        lambda count: f"{count} item(s), same UID and content",
+        "items",
+    )
 
     # Files vdirsyncer could not carry as they are: the original bytes through the server directly.
     for source in sorted({item.source for item in items if item.preparation.startswith("unfolded")}):

@@ -48,22 +48,12 @@ PY
 fi
 VDIRSYNCER=$TOOLS_VENV/bin/vdirsyncer
 [[ -x $VDIRSYNCER ]] || die "$VDIRSYNCER is missing after the install"
-[[ -d $CORPUS ]] || die "corpus directory $CORPUS not found"
-
-mkdir -p "$RESULTS"
-rm -rf "$LOG" "$RESULTS/vdirsyncer.log" "$SERVER_LOG" "$RESULTS/up" "$RESULTS/down"
+prepare_roundtrip
 
 # --- the server --------------------------------------------------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdirsyncer-work.XXXXXX")
-CLEANUP_PATHS+=("$WORK")
 connect_gateway "${VDS_URL:-}" "$TOOLS_PY" "$VDS_USER" "$VDS_PASS" vdirsyncer-gateway
 
-# --- the round trip ----------------------------------------------------------------------------------------
+# --- the round trip, then the verdict ----------------------------------------------------------------------
 say "vdirsyncer $VDIRSYNCER_VERSION round trip of $(find "$CORPUS" -maxdepth 1 -name '*.ics' | wc -l) files" \
     "from ${CORPUS#"$ROOT"/} through $URL (log: $HERE/results/roundtrip.log, vdirsyncer's: vdirsyncer.log)"
-run_logged_step "$ROUNDTRIP_TIMEOUT" "$LOG" "$TOOLS_PY" "$ROOT/$HERE/roundtrip.py" --url "$URL" \
-    --username "$VDS_USER" --password "$VDS_PASS" --corpus "$CORPUS" --work "$WORK" --results "$RESULTS" \
-    --vdirsyncer "$VDIRSYNCER"
-
-# --- verdict -----------------------------------------------------------------------------------------------
-judge_checks_log "$TOOLS_PY" "$LOG" "$EXPECTED" "$STEP_STATUS" "$ROUNDTRIP_TIMEOUT" roundtrip.py
+run_roundtrip "$VDS_USER" "$VDS_PASS"

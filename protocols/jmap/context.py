@@ -12,7 +12,6 @@ from protocols.smtp import Relay
 from storage.api import Store
 
 COLLATIONS = ("i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap")
-DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +53,10 @@ class ServerInfo:
     """Public URL prefix without trailing slash."""
     mail_domain: str
     """Domain for generated Message-IDs."""
+    max_message_bytes: int
+    """Largest message EmailSubmission sends (``tooLarge`` above it); drafts may be as large as an upload."""
     relay: Relay | None = None
     """Where outgoing mail goes; None when no relay is configured (sending is refused)."""
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    """Largest message EmailSubmission sends (``tooLarge`` above it)."""
 
 
 @dataclass

@@ -14,8 +14,9 @@ from typing import Any
 
 from protocols.jmap.context import CallContext
 from protocols.jmap.errors import MethodError, SetError, invalid_arguments
+from protocols.jmap.ids import IdKind
 from storage.api import SyncTokenExpired
-from storage.mail import TooManyChanges
+from storage.mail import StoredObject, TooManyChanges
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
@@ -110,6 +111,27 @@ async def standard_get(
     listed = [{key: obj.get(key) for key in properties} for obj in found]
     not_found = [] if ids is None else [i for i in ids if i not in {obj["id"] for obj in found}]
     return {"accountId": arguments["accountId"], "state": state, "list": listed, "notFound": not_found}
+
+
+async def stored_objects_get(
+    ctx: CallContext,
+    arguments: dict[str, Any],
+    type_name: str,
+    kind: IdKind,
+    to_json: Callable[[StoredObject], dict[str, Any]],
+    known: Collection[str],
+) -> dict[str, Any]:
+    """/get for a type kept as generic stored objects (identities, submissions)."""
+
+    async def fetch(account_id: int, ids: list[str] | None, properties: set[str]) -> list[dict[str, Any]]:
+        async with ctx.store.read() as tx:
+            if ids is None:
+                found = await tx.list_objects(account_id, type_name)
+            else:
+                found = await tx.get_objects(account_id, type_name, [i for i in map(kind.parse, ids) if i is not None])
+        return [to_json(obj) for obj in found]
+
+    return await standard_get(ctx, arguments, type_name, fetch, known=known)
 
 
 def _resolve(ctx: CallContext, ids: Sequence[str]) -> list[str]:
@@ -320,6 +342,30 @@ def window_list(ids: list[str], window: QueryWindow) -> tuple[list[str], int]:
         start = window.position
     end = len(ids) if window.limit is None else start + window.limit
     return ids[start:end], start if ids[start:end] or start <= len(ids) else len(ids)
+
+
+def check_filter(condition: Any, check_condition: Callable[[dict[str, Any]], None]) -> None:
+    """Checks a FilterOperator tree (RFC 8620 §5.5); each leaf FilterCondition goes to ``check_condition``."""
+    if not isinstance(condition, dict):
+        raise invalid_arguments("A filter must be an object.")
+    if "operator" in condition:
+        if condition["operator"] not in ("AND", "OR", "NOT") or not isinstance(condition.get("conditions"), list):
+            raise invalid_arguments("A FilterOperator needs operator AND/OR/NOT and a conditions array.")
+        for child in condition["conditions"]:
+            check_filter(child, check_condition)
+        return
+    check_condition(condition)
+
+
+def filter_matches(
+    obj: dict[str, Any], condition: dict[str, Any], condition_matches: Callable[[dict[str, Any], dict[str, Any]], bool]
+) -> bool:
+    """Evaluates a filter already passed by ``check_filter``; leaves go to ``condition_matches(obj, condition)``."""
+    if "operator" not in condition:
+        return condition_matches(obj, condition)
+    results = [filter_matches(obj, child, condition_matches) for child in condition["conditions"]]
+    operator = condition["operator"]
+    return all(results) if operator == "AND" else any(results) if operator == "OR" else not any(results)
 
 
 QueryIds = Callable[[int, dict[str, Any]], Awaitable[list[str]]]

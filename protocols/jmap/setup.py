@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from protocols.jmap import blobs
 from protocols.jmap.blobs import BlobEndpoint
-from protocols.jmap.context import DEFAULT_MAX_MESSAGE_BYTES, JmapLimits, ServerInfo
+from protocols.jmap.context import JmapLimits, ServerInfo
 from protocols.jmap.endpoint import JmapEndpoint, well_known_jmap
 from protocols.jmap.push import EventSourceEndpoint
 from protocols.jmap.registry import CORE, MAIL, SUBMISSION, VACATION, WEBSOCKET, Capability, JmapRegistry
@@ -64,11 +64,11 @@ def jmap_routes(
     base_url: str | None,
     mail_domain: str,
     relay: Relay | None,
+    max_message_bytes: int,
     limits: JmapLimits | None = None,
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> list[BaseRoute]:
     limits = limits or JmapLimits()
-    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain, relay, max_message_bytes)
+    server = ServerInfo(jmap_registry(limits), limits, base_url or "", mail_domain, max_message_bytes, relay)
     endpoint = JmapEndpoint(store, server, base_url)
     blob_endpoint = BlobEndpoint(store, limits.max_size_upload, limits.max_concurrent_upload)
     return [

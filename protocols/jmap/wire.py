@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -43,7 +43,7 @@ def encode_json(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def _is_string_list(value: Any) -> bool:
+def _is_string_list(value: Any) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
@@ -74,7 +74,6 @@ def parse_request(body: bytes) -> Request:
         ):
             raise RequestError("notRequest", "Each invocation must be [name, arguments object, call id].")
         invocations.append(Invocation(call[0], call[1], call[2]))
-    assert isinstance(using, list)
     return Request(tuple(using), tuple(invocations), created_ids)
 
 

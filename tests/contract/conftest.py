@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
 from storage.api import Account, Collection, Store
-from storage.sqlite.store import SqliteStore
 from tests.contract.helpers import make_account, make_collection
+from tests.testing import sqlite_store
 
-
-@asynccontextmanager
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh SQLite database file, opened for the test and closed after it."""
-    store = SqliteStore(tmp_path / "db.sqlite")
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
+# A backend: given the test's temporary folder, a fresh store, opened for the test and closed after it.
 BackendFactory = Callable[[Path], AbstractAsyncContextManager[Store]]
 
 BACKENDS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ VACATION = "urn:ietf:params:jmap:vacationresponse"
 USING = [CORE, MAIL, SUBMISSION, VACATION]
 STREAM = "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}"
 STREAM_TIMEOUT = 5.0
+
+_names = itertools.count()
 
 
 @dataclass
@@ -84,6 +87,18 @@ def connect(server: LiveServer, user: str = "alice") -> Jmap:
     response = http.get("/jmap/session")
     assert response.status_code == 200, response.text
     return Jmap(http, response.json())
+
+
+def new_name(prefix: str) -> str:
+    """A user name no test has taken yet on the shared server: ``prefix`` and a number."""
+    return f"{prefix}{next(_names)}"
+
+
+def new_user(server: LiveServer, prefix: str) -> Jmap:
+    """A new user named by ``new_name(prefix)``, password ``pw-`` and the name, connected over JMAP."""
+    name = new_name(prefix)
+    server.add_user(name, "pw-" + name)
+    return connect(server, name)
 
 
 def message(

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from gateway import cli
 from gateway.auth.passwords import verify_password
 from gateway.settings import Settings
-from storage.sqlite.store import SqliteStore
+from tests.testing import sqlite_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,13 +31,8 @@ def gateway(data_dir: Path, *args: str, stdin: str = "") -> subprocess.Completed
 
 
 async def stored_hash(data_dir: Path, name: str) -> str | None:
-    store = SqliteStore(data_dir / "gateway.db")
-    await store.open()
-    try:
-        async with store.read() as tx:
-            account = await tx.get_account(name)
-    finally:
-        await store.close()
+    async with sqlite_store(data_dir, "gateway.db") as store, store.read() as tx:
+        account = await tx.get_account(name)
     return account.password_hash if account else None
 
 

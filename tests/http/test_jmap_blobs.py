@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import pytest
 
 from protocols.jmap.endpoint import ConcurrencyGate
 from protocols.jmap.errors import RequestError
-from tests.http.jmap_support import CORE, Jmap, connect
+from tests.http.jmap_support import CORE, Jmap, connect, new_user
 from tests.testing import LiveServer
-
-_names = itertools.count()
 
 
 @pytest.fixture
 def jmap(server: LiveServer) -> Jmap:
-    name = f"jblob{next(_names)}"
-    server.add_user(name, "pw-" + name)
-    return connect(server, name)
+    return new_user(server, "jblob")
 
 
 def download_url(jmap: Jmap, blob_id: str, name: str = "file.bin", media_type: str = "application/pdf") -> str:

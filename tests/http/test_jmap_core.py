@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from tests.http.jmap_support import CORE, MAIL, USING, Jmap, connect
+from tests.http.jmap_support import CORE, MAIL, USING, Jmap, connect, new_user
 from tests.testing import LiveServer
-
-_names = itertools.count()
 
 
 @pytest.fixture
 def jmap(server: LiveServer) -> Jmap:
     """A fresh account per test, so counts and states are the test's own."""
-    name = f"jcore{next(_names)}"
-    server.add_user(name, "pw-" + name)
-    return connect(server, name)
+    return new_user(server, "jcore")
 
 
 def problem(response_status: int, body: dict[str, object], kind: str) -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from tests.http.jmap_support import Jmap, connect, message
+from tests.http.jmap_support import Jmap, connect, message, new_name, new_user
 from tests.testing import LiveServer, gateway
-
-_names = itertools.count()
 
 
 @pytest.fixture
 def jmap(server: LiveServer) -> Jmap:
-    name = f"jmail{next(_names)}"
-    server.add_user(name, "pw-" + name)
-    return connect(server, name)
+    return new_user(server, "jmail")
 
 
 def mailboxes_by_role(jmap: Jmap) -> dict[str, dict[str, object]]:
@@ -347,7 +341,7 @@ def test_email_copy_needs_another_reachable_account(jmap: Jmap) -> None:
 
 
 def test_identities_and_forbidden_from(server: LiveServer) -> None:
-    name = f"jmail{next(_names)}"
+    name = new_name("jmail")
     server.add_user(name, "pw")
     jmap = connect(server, name)
     [identity] = jmap.call("Identity/get", {"ids": None})["list"]
@@ -361,7 +355,7 @@ def test_identities_and_forbidden_from(server: LiveServer) -> None:
 
 
 def test_catch_all_is_no_identity(server: LiveServer) -> None:
-    name = f"jmail{next(_names)}"
+    name = new_name("jmail")
     result = gateway(
         server.data_dir,
         "user",

@@ -22,22 +22,17 @@ from gateway.app import build_app
 from gateway.settings import Settings
 from protocols.jmap.push import MAX_PING_SECONDS, MAX_STREAMS_PER_ACCOUNT, stream_options
 from protocols.jmap.websocket import MAX_SOCKETS_PER_ACCOUNT
-from tests.http.jmap_support import CORE, MAIL, STREAM, Jmap, event_stream, read_events
-from tests.http.jmap_support import connect as jmap_connect
+from tests.http.jmap_support import CORE, MAIL, STREAM, Jmap, event_stream, new_user, read_events
 from tests.testing import LiveServer, free_port, gateway
 
 WEBSOCKET = "urn:ietf:params:jmap:websocket"
 TIMEOUT = 5.0
 
-_names = itertools.count()
-
 
 @pytest.fixture
 def jmap(server: LiveServer) -> Jmap:
     """A fresh account per test, so its states move only when the test moves them."""
-    name = f"jpush{next(_names)}"
-    server.add_user(name, "pw-" + name)
-    return jmap_connect(server, name)
+    return new_user(server, "jpush")
 
 
 def user_of(jmap: Jmap) -> str:

@@ -3,7 +3,6 @@ MTA, then get, changes, query, queryChanges, set, and the implicit Email/set of 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -11,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.http.jmap_support import Jmap, connect
+from tests.http.jmap_support import Jmap, connect, new_name
 from tests.testing import LiveServer, SmtpSink, free_port, gateway, live_server, smtp_sink
 
-_names = itertools.count()
 GONE = "gone@example.net"
 """The sink refuses this recipient with 550."""
 MAX_MESSAGE_BYTES = 20_000
@@ -44,7 +42,7 @@ def relayed(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterato
 
 def sender(server: LiveServer) -> Jmap:
     """A new user with the addresses ``NAME@example.org`` and ``NAME.alias@example.org``."""
-    name = f"sender{next(_names)}"
+    name = new_name("sender")
     server.add_user(name, "pw-" + name)
     changed = gateway(server.data_dir, "user", "set", name, "--email", f"{name}@example.org", "--alias", alias(name))
     assert changed.returncode == 0, changed.stderr
@@ -91,6 +89,16 @@ def submit(jmap: Jmap, email_id: str, **extra: Any) -> dict[str, Any]:
     """EmailSubmission/set creating one submission ``s``: the whole response arguments."""
     create = {"s": {"identityId": identity(jmap), "emailId": email_id, **extra}}
     return jmap.call("EmailSubmission/set", {"create": create})
+
+
+def submit_and_destroy(jmap: Jmap, email_id: str) -> list[list[Any]]:
+    """``submit`` with ``onSuccessDestroyEmail``: every method response, the implicit Email/set among them."""
+    arguments = {
+        "accountId": jmap.account_id,
+        "create": {"s": {"identityId": identity(jmap), "emailId": email_id}},
+        "onSuccessDestroyEmail": ["#s"],
+    }
+    return jmap.calls([["EmailSubmission/set", arguments, "c"]])
 
 
 def refusal(jmap: Jmap, email_id: str, **extra: Any) -> dict[str, Any]:
@@ -209,19 +217,7 @@ def test_on_success_update_email_is_an_implicit_email_set(jmap: Jmap) -> None:
 
 def test_on_success_destroy_email(jmap: Jmap) -> None:
     email_id = draft(jmap)
-    result = jmap.calls(
-        [
-            [
-                "EmailSubmission/set",
-                {
-                    "accountId": jmap.account_id,
-                    "create": {"s": {"identityId": identity(jmap), "emailId": email_id}},
-                    "onSuccessDestroyEmail": ["#s"],
-                },
-                "c",
-            ]
-        ]
-    )
+    result = submit_and_destroy(jmap, email_id)
     assert [name for name, _, _ in result] == ["EmailSubmission/set", "Email/set"]
     assert result[1][1]["destroyed"] == [email_id]
     assert jmap.call("Email/get", {"ids": [email_id]})["notFound"] == [email_id]
@@ -303,19 +299,7 @@ def test_relay_down(tmp_path: Path) -> None:
     with relayed_server(tmp_path, f"127.0.0.1:{free_port()}") as down:
         jmap = sender(down)
         email_id = draft(jmap)
-        result = jmap.calls(
-            [
-                [
-                    "EmailSubmission/set",
-                    {
-                        "accountId": jmap.account_id,
-                        "create": {"s": {"identityId": identity(jmap), "emailId": email_id}},
-                        "onSuccessDestroyEmail": ["#s"],
-                    },
-                    "c",
-                ]
-            ]
-        )
+        result = submit_and_destroy(jmap, email_id)
         assert [name for name, _, _ in result] == ["EmailSubmission/set"]  # no success, no implicit Email/set
         refused = result[0][1]["notCreated"]["s"]
         assert refused["type"] == "forbiddenToSend" and "Try again later" in refused["description"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -116,14 +114,6 @@ def test_limiter_memory_is_bounded() -> None:
 
 
 # Basic authenticator against a real store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path / "gateway.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from protocols.services.delivery import DELIVERED, TOO_BIG, TRY_AGAIN, Delivery, Recipient
 from storage.api import Account, StorageError, Store
-from storage.sqlite.store import SqliteStore
 from tests.contract.helpers import make_account
 from tests.http.jmap_support import message
 
@@ -48,16 +44,6 @@ class FailingStore:
     async def write(self) -> AsyncIterator[Any]:
         async with self._store.write() as tx:
             yield FailingTransaction(tx, self._account_id)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = SqliteStore(tmp_path / "gateway.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def inbox_count(store: Store, account: Account) -> int:

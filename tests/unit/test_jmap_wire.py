@@ -60,7 +60,8 @@ async def test_unexpected_failures_become_server_fail_without_details() -> None:
         raise RuntimeError("secret internal detail /var/lib/db")
 
     registry.add_method("Test/broken", CORE, broken)
-    ctx = CallContext(store=None, principal=Principal(1, "u"), server=ServerInfo(registry, JmapLimits(), "", "x"))  # type: ignore[arg-type]
+    server = ServerInfo(registry, JmapLimits(), "", "x", max_message_bytes=1 << 20)
+    ctx = CallContext(store=None, principal=Principal(1, "u"), server=server)  # type: ignore[arg-type]
     request = parse_request(b'{"using":[],"methodCalls":[["Test/broken",{},"0"],["Test/broken",{},"1"]]}')
     body = await run_request(ctx, request, "s")
     assert body["methodResponses"] == [["error", {"type": "serverFail"}, "0"], ["error", {"type": "serverFail"}, "1"]]

@@ -25,31 +25,12 @@ from protocols.formats.mime import (
     part_blob_id,
     split_part_blob_id,
 )
+from protocols.jmap.types.email import BODY_PART_PROPERTIES, SUMMARY
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "mail"
 FILES = sorted(CORPUS.glob("*.eml"))
-BODY_PROPERTIES = ["partId", "blobId", "size", "headers", "name", "type", "charset", "disposition", "cid"]
-EVERYTHING = [
-    "headers",
-    "messageId",
-    "inReplyTo",
-    "references",
-    "sender",
-    "from",
-    "to",
-    "cc",
-    "bcc",
-    "replyTo",
-    "subject",
-    "sentAt",
-    "hasAttachment",
-    "preview",
-    "bodyStructure",
-    "textBody",
-    "htmlBody",
-    "attachments",
-    "bodyValues",
-]
+# Every Email property the parser computes: all but the metadata the store keeps in columns.
+EVERYTHING = ["headers", *SUMMARY, "bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"]
 JMAP_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
@@ -73,7 +54,7 @@ def exercise(raw: bytes) -> None:
     result = parsed.properties(
         [*EVERYTHING, *(prop for prop in header_props if "Received" not in prop and ":asText" not in prop)],
         blob_id="Bmsg",
-        body_properties=[*BODY_PROPERTIES, "language", "location", "subParts", "header:Content-Type:asText"],
+        body_properties=[*BODY_PART_PROPERTIES, "header:Content-Type:asText"],
         fetch_all_body_values=True,
         max_body_value_bytes=100,
     )

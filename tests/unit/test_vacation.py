@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,20 +15,9 @@ from protocols.jmap.types.vacation import DEFAULTS
 from protocols.services.vacation import LOG_TYPE, PERIOD_SECONDS, after_delivery
 from protocols.smtp import Relay
 from storage.api import Store
-from storage.sqlite.store import SqliteStore
 from tests.testing import SmtpSink, free_port, smtp_sink
 
 ME = "alice@example.org"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = SqliteStore(tmp_path / "db.sqlite")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

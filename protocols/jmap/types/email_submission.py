@@ -61,15 +61,7 @@ def to_json(stored: StoredObject) -> dict[str, Any]:
 
 
 async def submission_get(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    async def fetch(account_id: int, ids: list[str] | None, properties: set[str]) -> list[dict[str, Any]]:
-        async with ctx.store.read() as tx:
-            if ids is None:
-                found = await tx.list_objects(account_id, TYPE)
-            else:
-                found = await tx.get_objects(account_id, TYPE, [i for i in map(SUBMISSION.parse, ids) if i is not None])
-        return [to_json(obj) for obj in found]
-
-    return await generic.standard_get(ctx, arguments, TYPE, fetch, known=PROPERTIES)
+    return await generic.stored_objects_get(ctx, arguments, TYPE, SUBMISSION, to_json, PROPERTIES)
 
 
 async def submission_changes(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -83,15 +75,7 @@ SORTS = {"emailId": "emailId", "threadId": "threadId", "sentAt": "sendAt", "send
 """RFC 8621 §7.3 names the sort ``sentAt`` though the property is ``sendAt``; both are accepted."""
 
 
-def _check_filter(condition: Any) -> None:
-    if not isinstance(condition, dict):
-        raise invalid_arguments("A filter must be an object.")
-    if "operator" in condition:
-        if condition["operator"] not in ("AND", "OR", "NOT") or not isinstance(condition.get("conditions"), list):
-            raise invalid_arguments("A FilterOperator needs operator AND/OR/NOT and a conditions array.")
-        for child in condition["conditions"]:
-            _check_filter(child)
-        return
+def _check_condition(condition: dict[str, Any]) -> None:
     for key, value in condition.items():
         if key in ID_LISTS:
             generic.optional_id_list(condition, key)
@@ -105,11 +89,7 @@ def _check_filter(condition: Any) -> None:
             raise MethodError("unsupportedFilter", f"Unknown filter condition {key!r}.")
 
 
-def _matches(submission: dict[str, Any], condition: dict[str, Any]) -> bool:
-    if "operator" in condition:
-        results = [_matches(submission, child) for child in condition["conditions"]]
-        operator = condition["operator"]
-        return all(results) if operator == "AND" else any(results) if operator == "OR" else not any(results)
+def _condition_matches(submission: dict[str, Any], condition: dict[str, Any]) -> bool:
     sent = _moment(submission["sendAt"])
     for key, value in condition.items():
         if key in ID_LISTS and value is not None and submission[ID_LISTS[key]] not in value:
@@ -122,7 +102,7 @@ def _matches(submission: dict[str, Any], condition: dict[str, Any]) -> bool:
 
 
 def _moment(value: str) -> float:
-    """A UTCDate already checked by _check_filter (or written by this module)."""
+    """A UTCDate already checked by _check_condition (or written by this module)."""
     return parse_utc_date(value) or 0.0
 
 
@@ -130,7 +110,7 @@ async def _query_ids(ctx: CallContext, account_id: int, arguments: dict[str, Any
     """Every matching id in order: submissions are few per account, so filtering and sorting happen here."""
     condition = arguments.get("filter")
     if condition is not None:
-        _check_filter(condition)
+        generic.check_filter(condition, _check_condition)
     sort = arguments.get("sort") or []
     if not isinstance(sort, list) or not all(isinstance(item, dict) and item.get("property") in SORTS for item in sort):
         raise MethodError("unsupportedSort", f"Sort by one of {', '.join(SORTS)}.")
@@ -139,7 +119,11 @@ async def _query_ids(ctx: CallContext, account_id: int, arguments: dict[str, Any
     for comparator in reversed(sort):  # stable sorts, last comparator first
         prop = SORTS[comparator["property"]]
         ordered.sort(key=lambda submission: submission[prop], reverse=not comparator.get("isAscending", True))
-    return [submission["id"] for submission in ordered if condition is None or _matches(submission, condition)]
+    return [
+        submission["id"]
+        for submission in ordered
+        if condition is None or generic.filter_matches(submission, condition, _condition_matches)
+    ]
 
 
 async def submission_query(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -65,16 +65,7 @@ def _validated(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 async def identity_get(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    async def fetch(account_id: int, ids: list[str] | None, properties: set[str]) -> list[dict[str, Any]]:
-        async with ctx.store.read() as tx:
-            if ids is None:
-                found = await tx.list_objects(account_id, TYPE)
-            else:
-                wanted = [i for i in map(IDENTITY.parse, ids) if i is not None]
-                found = await tx.get_objects(account_id, TYPE, wanted)
-        return [to_json(obj) for obj in found]
-
-    return await generic.standard_get(ctx, arguments, TYPE, fetch, known=PROPERTIES)
+    return await generic.stored_objects_get(ctx, arguments, TYPE, IDENTITY, to_json, PROPERTIES)
 
 
 async def identity_changes(ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -76,11 +76,7 @@ CONDITIONS = {"parentId", "name", "role", "hasAnyRole", "isSubscribed"}
 SORTS = {"sortOrder", "name"}
 
 
-def _matches(mailbox: dict[str, Any], condition: dict[str, Any]) -> bool:
-    if "operator" in condition:
-        results = [_matches(mailbox, child) for child in condition.get("conditions", [])]
-        operator = condition["operator"]
-        return all(results) if operator == "AND" else any(results) if operator == "OR" else not any(results)
+def _condition_matches(mailbox: dict[str, Any], condition: dict[str, Any]) -> bool:
     for key, value in condition.items():
         if key == "parentId" and mailbox["parentId"] != value:
             return False
@@ -95,15 +91,7 @@ def _matches(mailbox: dict[str, Any], condition: dict[str, Any]) -> bool:
     return True
 
 
-def _check_filter(condition: Any) -> None:
-    if not isinstance(condition, dict):
-        raise invalid_arguments("A filter must be an object.")
-    if "operator" in condition:
-        if condition["operator"] not in ("AND", "OR", "NOT") or not isinstance(condition.get("conditions"), list):
-            raise invalid_arguments("A FilterOperator needs operator AND/OR/NOT and a conditions array.")
-        for child in condition["conditions"]:
-            _check_filter(child)
-        return
+def _check_condition(condition: dict[str, Any]) -> None:
     unknown = set(condition) - CONDITIONS
     if unknown:
         raise MethodError("unsupportedFilter", f"Unknown filter conditions: {', '.join(sorted(unknown))}")
@@ -147,7 +135,7 @@ def _parse_sort(arguments: dict[str, Any]) -> list[dict[str, Any]]:
 async def _query_ids(ctx: CallContext, account_id: int, arguments: dict[str, Any]) -> list[str]:
     condition = arguments.get("filter")
     if condition is not None:
-        _check_filter(condition)
+        generic.check_filter(condition, _check_condition)
     sort = _parse_sort(arguments)
     async with ctx.store.read() as tx:
         everything = [to_json(mailbox) for mailbox in await tx.list_mailboxes(account_id)]
@@ -156,7 +144,7 @@ async def _query_ids(ctx: CallContext, account_id: int, arguments: dict[str, Any
         ordered = _as_tree(ordered)
     if condition is None:
         return [mailbox["id"] for mailbox in ordered]
-    matching = {mailbox["id"] for mailbox in ordered if _matches(mailbox, condition)}
+    matching = {mailbox["id"] for mailbox in ordered if generic.filter_matches(mailbox, condition, _condition_matches)}
     if arguments.get("filterAsTree"):
         by_id = {mailbox["id"]: mailbox for mailbox in ordered}
         matching = {i for i in matching if _ancestors_match(by_id, by_id[i], matching)}
