@@ -101,9 +101,10 @@ class Collection:
         return parent_of(self.path)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Item:
-    """Metadata of one stored object; the body is fetched separately."""
+    """Metadata of one stored object; the body is fetched separately. Read-only by convention, not frozen: a
+    listing builds one per member and a frozen dataclass takes eight times as long to construct."""
 
     id: int
     collection_id: int

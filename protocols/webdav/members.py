@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 from protocols.webdav.context import DavContext
 from protocols.webdav.multistatus import propstat_response, status_response
-from protocols.webdav.paths import href
+from protocols.webdav.paths import href, member_href
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import render
 from protocols.webdav.requests import PropfindRequest
@@ -34,6 +34,7 @@ async def item_responses(
     """One propstat response per item, in the order given; bodies read ``BATCH`` at a time when needed.
     ``hrefs`` maps names to the exact href a client sent, to be echoed instead of the canonical one."""
     hrefs = hrefs or {}
+    prefix = href(collection.path)
     with_bodies = needs_bodies(pctx, request)
     for start in range(0, len(items), BATCH):
         batch = items[start : start + BATCH]
@@ -45,10 +46,11 @@ async def item_responses(
         for item in batch:
             if with_bodies:
                 if item.name not in bodies:
-                    yield status_response(hrefs.get(item.name) or href(collection.path + item.name), 404)
+                    yield status_response(hrefs.get(item.name) or member_href(prefix, item.name), 404)
                     continue
                 current, data = bodies[item.name]
                 resource = ItemResource(collection.path + current.name, collection, current, data)
             else:
                 resource = ItemResource(collection.path + item.name, collection, item)
-            yield propstat_response(hrefs.get(item.name) or resource.href, render(pctx, resource, request))
+            item_href = hrefs.get(item.name) or member_href(prefix, item.name)
+            yield propstat_response(item_href, render(pctx, resource, request))

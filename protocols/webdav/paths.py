@@ -67,6 +67,11 @@ def href(store_path: str) -> str:
     return DAV_PREFIX + "/" + quote(store_path, safe=SAFE_CHARS)
 
 
+def member_href(collection_href: str, name: str) -> str:
+    """``href(collection path + name)`` from the collection's href: a listing encodes the prefix once."""
+    return collection_href + quote(name, safe=SAFE_CHARS)
+
+
 def destination_path(header: str, request_host: str | None) -> DavPath:
     """Parse a ``Destination`` header (absolute URI or absolute path) into a DAV path."""
     try:

@@ -7,6 +7,7 @@ prefixes declared once on the root, anything else is declared where it is used.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape as _escape
@@ -76,8 +77,10 @@ def escape_attr(text: str) -> str:
     return _escape(text, {'"': "&quot;"})
 
 
+@functools.lru_cache(maxsize=1024)
 def open_tag(name: str, *, empty: bool = False) -> tuple[str, str]:
-    """Start and end tag text for a Clark name, declaring an unknown namespace inline."""
+    """Start and end tag text for a Clark name, declaring an unknown namespace inline (remembered: a listing
+    writes the same few tags for every member)."""
     namespace, local = split_clark(name)
     prefix = PREFIXES.get(namespace)
     close = "/>" if empty else ">"
