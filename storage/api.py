@@ -273,6 +273,14 @@ class Transaction(MailTransaction, Protocol):
 
     # items
     async def get_item(self, collection_id: int, name: str) -> Item | None: ...
+    async def get_item_at(
+        self, collection_path: str, name: str, *, with_body: bool = False
+    ) -> tuple[Collection, Item | None, bytes | None] | None:
+        """The collection at ``collection_path``, its item ``name`` (None when it has none) and, ``with_body``,
+        the item's bytes, in one round trip: resolving an item's URL is on every GET and PUT. None when no
+        collection is there."""
+        ...
+
     async def get_item_by_uid(self, collection_id: int, uid: str) -> Item | None: ...
     async def read_item(self, collection_id: int, name: str) -> tuple[Item, bytes] | None: ...
     async def list_items(self, collection_id: int, *, after: str = "", limit: int = 1000) -> list[Item]:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from protocols.caldav import filters
 from protocols.caldav.caldata import calendar_data_request, parse_range
 from protocols.caldav.objects import floating_timezone
+from protocols.caldav.parsed import PARSED
 from protocols.caldav.properties import caldav, is_calendar, zone_by_id
 from protocols.formats import ical
 from protocols.webdav.context import DavContext
@@ -82,7 +83,7 @@ async def query_responses(
             found = await tx.read_items(collection.id, [item.name for item in candidates[start : start + BATCH]])
         for item, data in sorted(found, key=lambda pair: pair[0].name):
             try:
-                if not filters.matches(query, ical.parse_calendar(data), zone):
+                if not filters.matches(query, PARSED.get(item, data), zone):
                     continue
             except ical.CalendarDataError:
                 continue
@@ -109,9 +110,9 @@ async def free_busy_query(ctx: DavContext, resource: Resource, root: etree._Elem
     for first in range(0, len(candidates), BATCH):
         async with ctx.store.read() as tx:
             found = await tx.read_items(collection.id, [item.name for item in candidates[first : first + BATCH]])
-        for _, data in found:
+        for item, data in found:
             try:
-                periods += ical.freebusy_periods(ical.parse_calendar(data), start, end, zone)
+                periods += ical.freebusy_periods(PARSED.get(item, data), start, end, zone)
             except ical.CalendarDataError:
                 continue
     return Response(ical.freebusy_calendar(periods, start, end), media_type="text/calendar; charset=utf-8")

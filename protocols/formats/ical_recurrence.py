@@ -243,11 +243,17 @@ class RecurrenceSet:
         CalendarDataError when the window holds more than MAX_INSTANCES or lies too far to reach."""
         if end < start:
             return []
+        window = self._window(start, end, zone)
+        return self._generated_in(self._near(window[0], zone), window)
+
+    def _window(self, start: float, end: float, zone: tzinfo) -> tuple[datetime, datetime]:
         # r-i-e keeps instances touching the window; §9.9 also counts some that only meet its ends, and a DATE
         # VJOURNAL (an instant to r-i-e) lasts a day
         pad = DAY if self.master.name == "VJOURNAL" else timedelta(seconds=1)
-        window = (_moment(start, zone) - pad, _moment(end, zone) + pad)
-        series = self._near(window[0], zone)
+        return _moment(start, zone) - pad, _moment(end, zone) + pad
+
+    def _generated_in(self, series: _Series, window: tuple[datetime, datetime]) -> list[Instance]:
+        """``generated`` for a window already padded, from a series reaching back to its start."""
         _starts_in(series, *window, MAX_INSTANCES)
         try:
             occurrences = list(series.between(*window))
@@ -259,12 +265,14 @@ class RecurrenceSet:
         """Whether ``test`` holds for a generated instance touching [start, end], looked at CHUNK instances at a
         time: a long window over a dense rule costs no more than its first hit."""
         while True:
-            series = self._near(_moment(start, zone), zone)
+            # one series per chunk, reaching back to the padded window's start, serves both walks
+            series = self._near(self._window(start, start, zone)[0], zone)
             starts = _starts_in(series, _moment(start, zone), _moment(end, zone), CHUNK, refuse=False)
             chunk_end = epoch(starts[CHUNK], zone) if len(starts) > CHUNK else end
             if chunk_end <= start:  # a floating start in a skipped DST hour can map before the chunk's first
                 chunk_end = end
-            if any(test(instance) for instance in self.generated(start, chunk_end, zone)):
+            window = self._window(start, chunk_end, zone)
+            if chunk_end >= start and any(test(instance) for instance in self._generated_in(series, window)):
                 return True
             if chunk_end >= end:
                 return False

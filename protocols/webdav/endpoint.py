@@ -70,7 +70,7 @@ class DavEndpoint:
             ctx = DavContext(request, self.store, principal, self.registry, self.limits, dav_path)
             shared = self.registry.read_only_shared if request.method in READ_METHODS else ()
             async with self.store.read() as tx:
-                resource = await resolve(tx, dav_path, principal.name, shared)
+                resource = await resolve(tx, dav_path, principal.name, shared, with_body=request.method == "GET")
             if not method.allowed_on(resource):
                 allow = ", ".join(self.registry.allowed_methods(resource))
                 if not resource.exists and request.method not in ("PUT", "MKCOL", "LOCK"):

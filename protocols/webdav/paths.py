@@ -5,11 +5,14 @@ Store paths are relative to the DAV root without a leading slash; collection pat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 DAV_PREFIX = "/dav"
 SAFE_CHARS = "/!$&'()*+,;=:@-._~"
+_FORBIDDEN = re.compile("[/\x00-\x1f\x7f]")
+"""What a decoded segment may not hold: an encoded slash or a control character."""
 
 
 class BadPath(ValueError):
@@ -56,7 +59,7 @@ def parse_dav_path(raw_path: str) -> DavPath:
                 raise BadPath("path escapes the DAV root")
             segments.pop()
             continue
-        if "/" in segment or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in segment):
+        if _FORBIDDEN.search(segment):
             raise BadPath("forbidden character in path")
         segments.append(segment)
     return DavPath(tuple(segments), rest.endswith("/") or not segments)

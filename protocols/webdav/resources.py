@@ -72,7 +72,7 @@ class ItemResource(Resource):
     collection: Collection
     item: Item
     body: bytes | None = None
-    """The stored bytes, when a report fetched them for a property that needs them."""
+    """The stored bytes, when a report fetched them for a property that needs them or a GET resolved it."""
 
 
 @dataclass(slots=True)
@@ -104,9 +104,12 @@ def principal_path(user: str) -> str:
     return f"{PRINCIPALS}/{user}/"
 
 
-async def resolve(tx: Transaction, dav_path: DavPath, user: str, shared: Container[str] = ()) -> Resource:
+async def resolve(
+    tx: Transaction, dav_path: DavPath, user: str, shared: Container[str] = (), *, with_body: bool = False
+) -> Resource:
     """Map a normalised DAV path to a resource, refusing other users' spaces with a 404 (except the
-    ``shared`` collection paths, which a caller reading may pass through)."""
+    ``shared`` collection paths, which a caller reading may pass through). ``with_body`` reads an item's bytes
+    along (a GET), in the same query and snapshot."""
     segments = dav_path.segments
     if not segments:
         return RootResource("")
@@ -123,15 +126,25 @@ async def resolve(tx: Transaction, dav_path: DavPath, user: str, shared: Contain
         if len(segments) == 2:
             return PrincipalResource(principal_path(user), user)
         return UnmappedResource(dav_path.item_path, None, dav_path.name)
+    if len(segments) == 2:
+        collection = await tx.get_collection(dav_path.collection_path)
+        if collection is not None:
+            return CollectionResource(collection.path, collection)
+        return UnmappedResource(dav_path.collection_path, None, dav_path.name)
+    # Deeper, a path without a trailing slash most often names an item, one with a slash a collection: the
+    # likelier is looked up first. (No collection and item share a name: PUT and MKCOL each refuse a name the
+    # other holds, so the order changes no answer.)
+    found = None
+    if not dav_path.trailing_slash:
+        found = await tx.get_item_at(dav_path.parent_path, dav_path.name, with_body=with_body)
+        if found is not None and found[1] is not None:
+            return ItemResource(dav_path.item_path, found[0], found[1], found[2])
     collection = await tx.get_collection(dav_path.collection_path)
     if collection is not None:
         return CollectionResource(collection.path, collection)
-    if len(segments) == 2:
-        return UnmappedResource(dav_path.collection_path, None, dav_path.name)
-    parent = await tx.get_collection(dav_path.parent_path)
-    if parent is not None:
-        item = await tx.get_item(parent.id, dav_path.name)
-        if item is not None:
-            return ItemResource(dav_path.item_path, parent, item)
+    if dav_path.trailing_slash:
+        found = await tx.get_item_at(dav_path.parent_path, dav_path.name, with_body=with_body)
+        if found is not None and found[1] is not None:
+            return ItemResource(dav_path.item_path, found[0], found[1], found[2])
     path = dav_path.collection_path if dav_path.trailing_slash else dav_path.item_path
-    return UnmappedResource(path, parent, dav_path.name)
+    return UnmappedResource(path, found[0] if found else None, dav_path.name)

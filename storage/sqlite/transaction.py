@@ -41,6 +41,9 @@ ITEM_COLUMNS = (
     "id, collection_id, name, etag, content_type, size, uid, modseq, created, modified, properties, component"
 )
 COLLECTION_COLUMNS = "id, account_id, path, kind, properties, modseq, created, modified"
+PREFIXED_ITEM_COLUMNS = ", ".join(f"i.{column.strip()}" for column in ITEM_COLUMNS.split(","))
+PREFIXED_COLLECTION_COLUMNS = ", ".join(f"c.{column.strip()}" for column in COLLECTION_COLUMNS.split(","))
+"""The same columns in the same order, for joins (positions: Collection's and Item's field order)."""
 NO_PROPERTIES: Mapping[str, str] = MappingProxyType({})
 """Shared by every item without dead properties (most of them), so listings skip parsing ``{}``."""
 PREFIX_END = "\U0010ffff"
@@ -75,7 +78,7 @@ def _collection(row: sqlite3.Row) -> Collection:
     )
 
 
-def _item(row: sqlite3.Row) -> Item:
+def _item(row: Sequence[Any]) -> Item:
     """``row`` starts with ITEM_COLUMNS, which are in the order of Item's fields (a listing builds thousands)."""
     properties = row[10]
     return Item(
@@ -341,6 +344,25 @@ class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
             f"SELECT {ITEM_COLUMNS} FROM items WHERE collection_id = ? AND name = ?", (collection_id, name)
         )
         return _item(row) if row else None
+
+    async def get_item_at(
+        self, collection_path: str, name: str, *, with_body: bool = False
+    ) -> tuple[Collection, Item | None, bytes | None] | None:
+        body = ", b.data FROM collections c" if with_body else ", NULL FROM collections c"
+        join = " LEFT JOIN bodies b ON b.item_id = i.id" if with_body else ""
+        row = await self._one(
+            f"SELECT {PREFIXED_COLLECTION_COLUMNS}, {PREFIXED_ITEM_COLUMNS}{body}"
+            f" LEFT JOIN items i ON i.collection_id = c.id AND i.name = ?{join} WHERE c.path = ?",
+            (name, collection_path),
+        )
+        if row is None:
+            return None
+        collection = Collection(
+            row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7]
+        )  # fmt: skip
+        if row[8] is None:
+            return collection, None, None
+        return collection, _item(row[8:20]), None if row[20] is None else bytes(row[20])
 
     async def get_item_by_uid(self, collection_id: int, uid: str) -> Item | None:
         row = await self._one(

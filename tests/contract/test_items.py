@@ -72,6 +72,18 @@ async def test_missing_item_reads_none(store: Store, home: Collection) -> None:
         assert await tx.read_items(home.id, ["nope"]) == []
 
 
+async def test_get_item_at_resolves_collection_and_item(store: Store, home: Collection) -> None:
+    stored = await put(store, home.id, "e.ics", b"body")
+    async with store.read() as tx:
+        current = await tx.get_collection(home.path)  # its modseq moved with the put
+        assert await tx.get_item_at(home.path, "e.ics") == (current, stored, None)
+        assert await tx.get_item_at(home.path, "e.ics", with_body=True) == (current, stored, b"body")
+        assert await tx.get_item_at(home.path, "nope") == (current, None, None)
+        assert await tx.get_item_at(home.path, "nope", with_body=True) == (current, None, None)
+        assert await tx.get_item_at(home.path + "missing/", "e.ics", with_body=True) is None
+        assert await tx.get_item_at(home.path.rstrip("/"), "e.ics") is None
+
+
 async def test_list_items_keyset_pagination(store: Store, account: Account, home: Collection) -> None:
     # Keyset pagination needs one total order on every backend: code point order, case-sensitive.
     names = sorted([f"item-{n:02d}" for n in range(25)] + ["B", "b", "Z", "_x", "é", "日本", "a b", "a-b", "a.b"])
