@@ -24,33 +24,51 @@ def needs_bodies(pctx: PropContext, request: PropfindRequest) -> bool:
 
 
 async def item_responses(
+    ctx: DavContext, pctx: PropContext, collection: Collection, items: Sequence[Item], request: PropfindRequest
+) -> AsyncIterator[str]:
+    """One propstat response per item, in the order given; bodies read ``BATCH`` at a time when needed."""
+    known = {item.name: item for item in items}
+    async for response in _responses(ctx, pctx, collection, list(known), request, {}, known):
+        yield response
+
+
+async def named_item_responses(
+    ctx: DavContext, pctx: PropContext, collection: Collection, hrefs: Mapping[str, str], request: PropfindRequest
+) -> AsyncIterator[str]:
+    """A response per item ``hrefs`` names (name -> the href the client sent, echoed back), a 404 for each
+    that is not there; metadata and (when needed) bodies are read together, ``BATCH`` at a time."""
+    async for response in _responses(ctx, pctx, collection, list(hrefs), request, hrefs, None):
+        yield response
+
+
+async def _responses(
     ctx: DavContext,
     pctx: PropContext,
     collection: Collection,
-    items: Sequence[Item],
+    names: list[str],
     request: PropfindRequest,
-    hrefs: Mapping[str, str] | None = None,
+    hrefs: Mapping[str, str],
+    known: Mapping[str, Item] | None,
 ) -> AsyncIterator[str]:
-    """One propstat response per item, in the order given; bodies read ``BATCH`` at a time when needed.
-    ``hrefs`` maps names to the exact href a client sent, to be echoed instead of the canonical one."""
-    hrefs = hrefs or {}
     prefix = href(collection.path)
     with_bodies = needs_bodies(pctx, request)
-    for start in range(0, len(items), BATCH):
-        batch = items[start : start + BATCH]
-        bodies: dict[str, tuple[Item, bytes]] = {}
-        if with_bodies:
+    for start in range(0, len(names), BATCH):
+        batch = names[start : start + BATCH]
+        found: list[tuple[Item, bytes | None]]
+        if with_bodies or known is None:
             async with ctx.store.read() as tx:
-                found = await tx.read_items(collection.id, [item.name for item in batch])
-            bodies = {item.name: (item, data) for item, data in found}
-        for item in batch:
-            if with_bodies:
-                if item.name not in bodies:
-                    yield status_response(hrefs.get(item.name) or member_href(prefix, item.name), 404)
-                    continue
-                current, data = bodies[item.name]
-                resource = ItemResource(collection.path + current.name, collection, current, data)
-            else:
-                resource = ItemResource(collection.path + item.name, collection, item)
-            item_href = hrefs.get(item.name) or member_href(prefix, item.name)
+                if with_bodies:
+                    found = list(await tx.read_items(collection.id, batch))
+                else:
+                    found = [(item, None) for item in await tx.get_items(collection.id, batch)]
+        else:
+            found = [(known[name], None) for name in batch]
+        by_name = {item.name: (item, data) for item, data in found}
+        for name in batch:
+            item_href = hrefs.get(name) or member_href(prefix, name)
+            pair = by_name.get(name)
+            if pair is None:
+                yield status_response(item_href, 404)
+                continue
+            resource = ItemResource(collection.path + name, collection, pair[0], pair[1])
             yield propstat_response(item_href, render(pctx, resource, request))

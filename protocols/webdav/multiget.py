@@ -12,7 +12,7 @@ from lxml import etree
 from starlette.responses import Response
 
 from protocols.webdav.context import DavContext
-from protocols.webdav.members import item_responses
+from protocols.webdav.members import named_item_responses
 from protocols.webdav.multistatus import status_response, streamed_multistatus
 from protocols.webdav.paths import BadPath, destination_path
 from protocols.webdav.propcontext import PropContext
@@ -54,13 +54,7 @@ async def multiget_responses(
     missing: list[str],
     request: PropfindRequest,
 ) -> AsyncIterator[str]:
-    async with ctx.store.read() as tx:
-        items = await tx.get_items(collection.id, list(names))
-    found = {item.name for item in items}
-    async for response in item_responses(ctx, pctx, collection, items, request, hrefs=names):
+    async for response in named_item_responses(ctx, pctx, collection, names, request):
         yield response
-    for name, href in names.items():
-        if name not in found:
-            yield status_response(href, 404)
     for href in missing:
         yield status_response(href, 404)
