@@ -16,7 +16,6 @@ from starlette.responses import Response
 from protocols.caldav import filters
 from protocols.caldav.caldata import calendar_data_request, parse_range
 from protocols.caldav.objects import floating_timezone
-from protocols.caldav.parsed import PARSED
 from protocols.caldav.properties import caldav, is_calendar, zone_by_id
 from protocols.formats import ical
 from protocols.webdav.context import DavContext
@@ -24,6 +23,7 @@ from protocols.webdav.errors import DavError
 from protocols.webdav.filtering import report_filter
 from protocols.webdav.multiget import multiget
 from protocols.webdav.multistatus import propstat_response, streamed_multistatus
+from protocols.webdav.parsed import ParsedBodies
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
 from protocols.webdav.registry import DavRegistry, ReportDef
@@ -33,6 +33,8 @@ from protocols.webdav.xml import CALDAV, dav
 from storage.api import Collection, Item
 
 BATCH = 200
+PARSED_CALENDARS = ParsedBodies(ical.parse_calendar)
+"""Calendar objects filtered lately, by ETag: a repeated query re-parses none of them."""
 
 
 async def report_context(ctx: DavContext, collection: Collection, root: etree._Element) -> PropContext:
@@ -83,7 +85,7 @@ async def query_responses(
             found = await tx.read_items(collection.id, [item.name for item in candidates[start : start + BATCH]])
         for item, data in sorted(found, key=lambda pair: pair[0].name):
             try:
-                if not filters.matches(query, PARSED.get(item, data), zone):
+                if not filters.matches(query, PARSED_CALENDARS.get(item, data), zone):
                     continue
             except ical.CalendarDataError:
                 continue
@@ -112,7 +114,7 @@ async def free_busy_query(ctx: DavContext, resource: Resource, root: etree._Elem
             found = await tx.read_items(collection.id, [item.name for item in candidates[first : first + BATCH]])
         for item, data in found:
             try:
-                periods += ical.freebusy_periods(PARSED.get(item, data), start, end, zone)
+                periods += ical.freebusy_periods(PARSED_CALENDARS.get(item, data), start, end, zone)
             except ical.CalendarDataError:
                 continue
     return Response(ical.freebusy_calendar(periods, start, end), media_type="text/calendar; charset=utf-8")

@@ -21,6 +21,7 @@ from protocols.webdav.errors import DavError
 from protocols.webdav.filtering import report_filter
 from protocols.webdav.multiget import multiget
 from protocols.webdav.multistatus import propstat_response, status_response, streamed_multistatus
+from protocols.webdav.parsed import ParsedBodies
 from protocols.webdav.propcontext import PropContext
 from protocols.webdav.propstat import prop_context, render
 from protocols.webdav.registry import DavRegistry, ReportDef
@@ -30,6 +31,8 @@ from protocols.webdav.xml import CARDDAV, dav, element
 from storage.api import Collection, Item, TermMatch
 
 BATCH = 200
+PARSED_CARDS = ParsedBodies(vcard.parse_vcard)
+"""Cards filtered lately, by ETag: a repeated search re-parses none of them."""
 
 
 def addressbook_of(resource: Resource) -> Collection:
@@ -104,7 +107,7 @@ async def query_responses(
             found = await tx.read_items(collection.id, [item.name for item in candidates[start : start + BATCH]])
         for item, data in sorted(found, key=lambda pair: pair[0].name):
             try:
-                if not filters.matches(query, vcard.parse_vcard(data)):
+                if not filters.matches(query, PARSED_CARDS.get(item, data)):
                     continue
             except vcard.VCardDataError:
                 continue
