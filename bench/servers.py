@@ -177,11 +177,19 @@ class Gateway(Server):
         return f"/dav/addressbooks/{USER}/b{size}/"
 
 
-class Radicale(Server):
+class Peer(Server):
+    """A server compared with, installed in the bench environment under the package named ``name``."""
+
+    peer = True
+
+    def version(self) -> str:
+        return peers_version(self.name)
+
+
+class Radicale(Peer):
     """Radicale's built-in server and filesystem storage, htpasswd authentication (plain, the cheapest)."""
 
     name = "radicale"
-    peer = True
 
     def prepare(self) -> None:
         (self.root / "htpasswd").write_text(f"{USER}:{PASSWORD}\n")
@@ -197,9 +205,6 @@ class Radicale(Server):
             "--logging-level", "warning",
         ]  # fmt: skip
 
-    def version(self) -> str:
-        return peers_version("radicale")
-
     def calendar(self, size: int) -> str:
         return f"/{USER}/c{size}/"
 
@@ -211,11 +216,10 @@ class Radicale(Server):
         await asyncio.to_thread(write_files, folder, items)
 
 
-class Xandikos(Server):
+class Xandikos(Peer):
     """Xandikos's own server (aiohttp) on Git-backed collections; it has no authentication on plain HTTP."""
 
     name = "xandikos"
-    peer = True
     auth = None
 
     def command(self) -> list[str]:
@@ -228,9 +232,6 @@ class Xandikos(Server):
             "--port", str(self.port),
             "--no-detect-systemd",
         ]  # fmt: skip
-
-    def version(self) -> str:
-        return peers_version("xandikos")
 
     def calendar(self, size: int) -> str:
         return f"/user/calendars/c{size}/"

@@ -137,14 +137,13 @@ async def resolve(
     found = None
     if not dav_path.trailing_slash:
         found = await tx.get_item_at(dav_path.parent_path, dav_path.name, with_body=with_body)
-        if found is not None and found[1] is not None:
-            return ItemResource(dav_path.item_path, found[0], found[1], found[2])
-    collection = await tx.get_collection(dav_path.collection_path)
-    if collection is not None:
-        return CollectionResource(collection.path, collection)
-    if dav_path.trailing_slash:
-        found = await tx.get_item_at(dav_path.parent_path, dav_path.name, with_body=with_body)
-        if found is not None and found[1] is not None:
-            return ItemResource(dav_path.item_path, found[0], found[1], found[2])
+    if found is None or found[1] is None:
+        collection = await tx.get_collection(dav_path.collection_path)
+        if collection is not None:
+            return CollectionResource(collection.path, collection)
+        if dav_path.trailing_slash:
+            found = await tx.get_item_at(dav_path.parent_path, dav_path.name, with_body=with_body)
+    if found is not None and found[1] is not None:
+        return ItemResource(dav_path.item_path, found[0], found[1], found[2])
     path = dav_path.collection_path if dav_path.trailing_slash else dav_path.item_path
     return UnmappedResource(path, found[0] if found else None, dav_path.name)

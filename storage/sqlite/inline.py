@@ -1,10 +1,11 @@
-"""The writer's connection: statements run inline on the event loop's thread, with aiosqlite's calling shape.
+"""The store's connections: statements run inline on the event loop's thread, in aiosqlite's calling shape.
 
-A write transaction issues dozens of short statements (storing one email takes ~60). Through aiosqlite each is a
-hop to its thread and back (~50 µs of queueing and wake-ups against a few µs of SQLite work), so the hops, not
-SQLite, bounded the write rate while the single writer lock was held. Inline, a statement costs what SQLite
-costs. Only waiting for the database lock could block the loop for long, so when another process holds it,
-``BEGIN IMMEDIATE`` waits (up to the busy timeout) on a worker thread.
+A write transaction issues dozens of short statements (storing one email takes ~60). Through a thread per
+connection (aiosqlite) each was a hop there and back (~50 µs of queueing and wake-ups against a few µs of SQLite
+work), so the hops, not SQLite, bounded the write rate while the single writer lock was held, and they doubled
+the cost of a small read. Inline, a statement costs what SQLite costs. Only waiting for the database lock could
+block the loop for long, so when another process holds it, ``BEGIN IMMEDIATE`` waits (up to the busy timeout)
+on a worker thread.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import aiosqlite
 
 
 class InlineCursor:
@@ -93,6 +92,3 @@ class InlineConnection:
     async def close(self) -> None:
         self._conn.close()
         self._locker.shutdown(wait=False)
-
-
-SqlConnection = aiosqlite.Connection | InlineConnection

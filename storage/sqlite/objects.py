@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.errors import NotFound, SyncTokenExpired
 from storage.mail import ObjectChange, ObjectChanges, StoredObject
-from storage.sqlite.inline import SqlConnection
+from storage.sqlite.inline import InlineConnection
 
 OBJECT_OPS = frozenset({"created", "modified", "deleted", "counts"})
 """``counts``: only a Mailbox's counters changed (``/changes`` answers ``updatedProperties`` for those)."""
@@ -36,7 +36,7 @@ def dumps(value: Any) -> str:
 class MailBase:
     """What the mail mixins share: ``SqliteTransaction`` supplies the connection helpers declared here."""
 
-    _conn: SqlConnection
+    _conn: InlineConnection
     touched_accounts: set[int]
 
     if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from storage.api import (
 )
 from storage.sqlite.email_query import QueryMixin
 from storage.sqlite.emails import EmailsMixin
-from storage.sqlite.inline import SqlConnection
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.objects import ObjectsMixin
 
 ITEM_COLUMNS = (
@@ -65,17 +65,9 @@ def _account(row: sqlite3.Row) -> Account:
     )
 
 
-def _collection(row: sqlite3.Row) -> Collection:
-    return Collection(
-        id=row["id"],
-        account_id=row["account_id"],
-        path=row["path"],
-        kind=row["kind"],
-        properties=json.loads(row["properties"]),
-        modseq=row["modseq"],
-        created=row["created"],
-        modified=row["modified"],
-    )
+def _collection(row: Sequence[Any]) -> Collection:
+    """``row`` starts with COLLECTION_COLUMNS, which are in the order of Collection's fields."""
+    return Collection(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7])
 
 
 def _item(row: Sequence[Any]) -> Item:
@@ -113,7 +105,7 @@ def _merge_properties(current: Mapping[str, str], set_props: Mapping[str, str], 
 class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
     """The DAV half is here; the mail half comes from the mixins (one module per concern)."""
 
-    def __init__(self, conn: SqlConnection, *, writable: bool) -> None:
+    def __init__(self, conn: InlineConnection, *, writable: bool) -> None:
         self._conn = conn
         self._writable = writable
         self.touched_accounts: set[int] = set()
@@ -348,18 +340,15 @@ class SqliteTransaction(EmailsMixin, QueryMixin, ObjectsMixin):
     async def get_item_at(
         self, collection_path: str, name: str, *, with_body: bool = False
     ) -> tuple[Collection, Item | None, bytes | None] | None:
-        body = ", b.data FROM collections c" if with_body else ", NULL FROM collections c"
-        join = " LEFT JOIN bodies b ON b.item_id = i.id" if with_body else ""
+        data, bodies = ("b.data", " LEFT JOIN bodies b ON b.item_id = i.id") if with_body else ("NULL", "")
         row = await self._one(
-            f"SELECT {PREFIXED_COLLECTION_COLUMNS}, {PREFIXED_ITEM_COLUMNS}{body}"
-            f" LEFT JOIN items i ON i.collection_id = c.id AND i.name = ?{join} WHERE c.path = ?",
+            f"SELECT {PREFIXED_COLLECTION_COLUMNS}, {PREFIXED_ITEM_COLUMNS}, {data} FROM collections c"
+            f" LEFT JOIN items i ON i.collection_id = c.id AND i.name = ?{bodies} WHERE c.path = ?",
             (name, collection_path),
         )
         if row is None:
             return None
-        collection = Collection(
-            row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7]
-        )  # fmt: skip
+        collection = _collection(row[:8])
         if row[8] is None:
             return collection, None, None
         return collection, _item(row[8:20]), None if row[20] is None else bytes(row[20])
